@@ -1,0 +1,1 @@
+"""Restate SDK for Python."""
