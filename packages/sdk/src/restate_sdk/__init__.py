@@ -1,25 +1,76 @@
-"""Restate SDK for Python (interim surface while the core lands)."""
+"""Restate SDK for Python: durable services, virtual objects and workflows.
+
+Example::
+
+    import restate_sdk as restate
+
+    greeter = restate.Service("Greeter")
+
+    @greeter.handler()
+    async def greet(ctx: restate.Context, name: str) -> str:
+        return f"Hello {name}!"
+
+    app = restate.app([greeter])   # serve with hypercorn, or restate.serve(app, port=9080)
+"""
 
 from __future__ import annotations
 
 from ._codecs import BytesSerde, JsonSerde, PydanticSerde, Serde, serde_for
+from ._context import (
+    Context,
+    DurablePromise,
+    ObjectContext,
+    ObjectSharedContext,
+    Request,
+    WorkflowContext,
+    WorkflowSharedContext,
+)
 from ._definitions import HandlerInfo, RetryPolicy, Service, VirtualObject, Workflow, handler_info
+from ._endpoint.app import Endpoint, app
+from ._endpoint.serve import serve
 from ._errors import RestateError, RetryableError, SdkUsageError, TerminalError
+from ._futures import CallFuture, RestateFuture, SendHandle, as_completed, gather, wait_first
+
+__version__ = "0.1.0"
 
 __all__ = [
     "BytesSerde",
+    "CallFuture",
+    "Context",
+    "DurablePromise",
+    "Endpoint",
     "HandlerInfo",
     "JsonSerde",
+    "ObjectContext",
+    "ObjectSharedContext",
     "PydanticSerde",
+    "Request",
     "RestateError",
+    "RestateFuture",
     "RetryPolicy",
     "RetryableError",
     "SdkUsageError",
+    "SendHandle",
     "Serde",
     "Service",
     "TerminalError",
     "VirtualObject",
     "Workflow",
+    "WorkflowContext",
+    "WorkflowSharedContext",
+    "app",
+    "as_completed",
+    "gather",
     "handler_info",
     "serde_for",
+    "serve",
+    "wait_first",
 ]
+
+for _name in __all__:
+    _obj = globals()[_name]
+    if getattr(_obj, "__module__", "").startswith("restate_sdk."):
+        try:
+            _obj.__module__ = "restate_sdk"
+        except (AttributeError, TypeError):
+            pass

@@ -1,0 +1,164 @@
+"""The discovery manifest (protocol.md §2): msgspec Structs whose wire names are camelCase.
+
+Fields newer than the negotiated manifest version are left out (v2: documentation and metadata;
+v3: timeouts, retention, lazy state, ingress privacy; v4: retry policy).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import timedelta
+from typing import Any, Literal
+
+import msgspec
+
+from ._definitions import HandlerInfo, RetryPolicy, ServiceOptions, _Definition
+
+__all__ = ["MANIFEST_VERSIONS", "Manifest", "build_manifest", "manifest_content_type"]
+
+MANIFEST_VERSIONS = (4, 3, 2)  # preferred first
+MIN_PROTOCOL, MAX_PROTOCOL = 5, 6
+
+
+class InputPayload(msgspec.Struct, rename="camel", omit_defaults=True, kw_only=True):
+    required: bool | None = None
+    content_type: str | None = None
+    json_schema: dict[str, Any] | None = None
+
+
+class OutputPayload(msgspec.Struct, rename="camel", omit_defaults=True, kw_only=True):
+    content_type: str | None = None
+    set_content_type_if_empty: bool = False
+    json_schema: dict[str, Any] | None = None
+
+
+class _Options(msgspec.Struct, rename="camel", omit_defaults=True, kw_only=True):
+    documentation: str | None = None
+    metadata: dict[str, str] | None = None
+    inactivity_timeout: int | None = None
+    abort_timeout: int | None = None
+    journal_retention: int | None = None
+    idempotency_retention: int | None = None
+    enable_lazy_state: bool | None = None
+    ingress_private: bool | None = None
+    retry_policy_initial_interval: int | None = None
+    retry_policy_max_interval: int | None = None
+    retry_policy_max_attempts: int | None = None
+    retry_policy_exponentiation_factor: float | None = None
+    retry_policy_on_max_attempts: Literal["PAUSE", "KILL"] | None = None
+
+
+class Handler(_Options, kw_only=True):
+    name: str
+    ty: Literal["WORKFLOW", "EXCLUSIVE", "SHARED"] | None = None
+    input: InputPayload | None = None
+    output: OutputPayload | None = None
+    workflow_completion_retention: int | None = None
+
+
+class Service(_Options, kw_only=True):
+    name: str
+    ty: Literal["VIRTUAL_OBJECT", "SERVICE", "WORKFLOW"]
+    handlers: list[Handler]
+
+
+class Manifest(msgspec.Struct, rename="camel", omit_defaults=True, kw_only=True):
+    protocol_mode: Literal["BIDI_STREAM", "REQUEST_RESPONSE"]
+    min_protocol_version: int
+    max_protocol_version: int
+    services: list[Service]
+
+
+def manifest_content_type(version: int) -> str:
+    return f"application/vnd.restate.endpointmanifest.v{version}+json"
+
+
+def _ms(d: timedelta | None) -> int | None:
+    return None if d is None else int(d.total_seconds() * 1000)
+
+
+def _options(opts: ServiceOptions, version: int) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    if version >= 2:
+        out["documentation"] = opts.documentation
+        out["metadata"] = dict(opts.metadata) if opts.metadata else None
+    if version >= 3:
+        out["inactivity_timeout"] = _ms(opts.inactivity_timeout)
+        out["abort_timeout"] = _ms(opts.abort_timeout)
+        out["journal_retention"] = _ms(opts.journal_retention)
+        out["idempotency_retention"] = _ms(opts.idempotency_retention)
+        out["enable_lazy_state"] = opts.enable_lazy_state
+        out["ingress_private"] = opts.ingress_private
+    if version >= 4 and opts.retry_policy is not None:
+        rp: RetryPolicy = opts.retry_policy
+        out["retry_policy_initial_interval"] = _ms(rp.initial_interval)
+        out["retry_policy_max_interval"] = _ms(rp.max_interval)
+        out["retry_policy_max_attempts"] = rp.max_attempts
+        out["retry_policy_exponentiation_factor"] = rp.exponentiation_factor
+        out["retry_policy_on_max_attempts"] = rp.on_max_attempts.upper() if rp.on_max_attempts else None
+    return out
+
+
+_SERVICE_TY: dict[str, Literal["VIRTUAL_OBJECT", "SERVICE", "WORKFLOW"]] = {
+    "service": "SERVICE",
+    "object": "VIRTUAL_OBJECT",
+    "workflow": "WORKFLOW",
+}
+_HANDLER_TY: dict[str | None, Literal["WORKFLOW", "EXCLUSIVE", "SHARED"] | None] = {
+    None: None,
+    "exclusive": "EXCLUSIVE",
+    "shared": "SHARED",
+    "workflow": "WORKFLOW",
+}
+
+
+def _handler(info: HandlerInfo, version: int) -> Handler:
+    opts = _options(info.options, version)
+    if version >= 3 and info.kind == "workflow":
+        opts["workflow_completion_retention"] = _ms(info.options.workflow_retention)
+        opts.pop("idempotency_retention", None)  # the server rejects it on the workflow handler
+    if info.has_input:
+        inp = InputPayload(
+            required=False, content_type=info.accept, json_schema=info.input_serde.json_schema()
+        )
+    else:
+        inp = InputPayload()
+    if info.output_type is type(None):
+        out = OutputPayload(set_content_type_if_empty=False)
+    else:
+        out = OutputPayload(
+            content_type=info.output_serde.content_type, json_schema=info.output_serde.json_schema()
+        )
+    return Handler(name=info.name, ty=_HANDLER_TY[info.kind], input=inp, output=out, **opts)
+
+
+def build_manifest(
+    services: Iterable[_Definition],
+    version: int,
+    protocol_mode: Literal["BIDI_STREAM", "REQUEST_RESPONSE"],
+) -> Manifest:
+    return Manifest(
+        protocol_mode=protocol_mode,
+        min_protocol_version=MIN_PROTOCOL,
+        max_protocol_version=MAX_PROTOCOL,
+        services=[
+            Service(
+                name=s.name,
+                ty=_SERVICE_TY[s.kind],
+                handlers=[_handler(h, version) for h in s.handlers.values()],
+                **_options(s.options, version),
+            )
+            for s in services
+        ],
+    )
+
+
+def negotiate(accept: str | None) -> int | None:
+    """The manifest version to answer with: the highest we support that ``accept`` lists."""
+    if not accept:
+        return 2
+    offered = {part.split(";")[0].strip() for part in accept.split(",")}
+    for v in MANIFEST_VERSIONS:
+        if manifest_content_type(v) in offered:
+            return v
+    return None

@@ -1,0 +1,1 @@
+"""The ASGI endpoint: a thin shell that moves bytes between HTTP and the engine."""

@@ -1,0 +1,169 @@
+"""The ASGI application: routes /discover, /health and /invoke/{service}/{handler}."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import msgspec
+
+from .._definitions import HandlerInfo, _Definition
+from .._discovery import build_manifest, manifest_content_type, negotiate
+from .._engine.engine import InvocationEngine
+from .._engine.errors import UnsupportedFeature
+from .._errors import SdkUsageError
+from .invoke import SERVER_HEADER, Receive, Scope, Send, _reject, run_attempt
+
+__all__ = ["Endpoint", "app"]
+
+log = logging.getLogger("restate_sdk")
+
+_INVOCATION_CT = "application/vnd.restate.invocation.v"
+_SUPPORTED_PROTOCOLS = (5, 6)
+
+
+class Endpoint:
+    """An ASGI-3 application serving Restate services; build it with ``restate_sdk.app``."""
+
+    def __init__(
+        self,
+        services: Iterable[_Definition],
+        *,
+        identity_keys: Sequence[str] | None = None,
+        middleware: Sequence[Any] | None = None,
+    ) -> None:
+        self.services: dict[str, _Definition] = {}
+        for s in services:
+            if s.name in self.services:
+                raise SdkUsageError(f"two services are named {s.name!r}")
+            if s.kind == "workflow" and not any(h.kind == "workflow" for h in s.handlers.values()):
+                raise SdkUsageError(f"workflow {s.name} has no main handler (use @workflow.main())")
+            self.services[s.name] = s
+        self.middleware = list(middleware or [])
+        self._verifier = None
+        if identity_keys:
+            from .identity import IdentityVerifier
+
+            self._verifier = IdentityVerifier(identity_keys)
+        self._manifests: dict[tuple[int, str], bytes] = {}
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "lifespan":
+            await _lifespan(receive, send)
+            return
+        if scope["type"] != "http":
+            return
+        segments = [s for s in scope["path"].split("/") if s]
+        if segments and segments[-1] == "health":
+            await _respond(send, 200, b'{"status":"ok"}', b"application/json")
+            return
+        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
+        if self._verifier is not None:
+            error = self._verifier.verify(scope["path"], headers)
+            if error is not None:
+                await _reject(send, 401, f"request identity check failed: {error}")
+                return
+        if segments and segments[-1] == "discover":
+            await self._discover(scope, headers, send)
+        elif len(segments) >= 3 and segments[-3] == "invoke":
+            await self._invoke(scope, receive, send, segments[-2], segments[-1], headers)
+        else:
+            await _reject(send, 404, f"no route for {scope['method']} {scope['path']}")
+
+    async def _discover(self, scope: Scope, headers: dict[str, str], send: Send) -> None:
+        version = negotiate(headers.get("accept"))
+        if version is None:
+            await _reject(
+                send,
+                415,
+                f"unsupported manifest versions in accept {headers.get('accept')!r}; this SDK serves v2..v4",
+            )
+            return
+        mode = "BIDI_STREAM" if scope.get("http_version") == "2" else "REQUEST_RESPONSE"
+        body = self._manifests.get((version, mode))
+        if body is None:
+            body = msgspec.json.encode(build_manifest(self.services.values(), version, mode))  # type: ignore[arg-type]
+            self._manifests[(version, mode)] = body
+        await _respond(send, 200, body, manifest_content_type(version).encode())
+
+    async def _invoke(
+        self, scope: Scope, receive: Receive, send: Send, service: str, handler: str, headers: dict[str, str]
+    ) -> None:
+        info = self._lookup(service, handler)
+        if info is None:
+            await _reject(send, 404, f"unknown handler {service}/{handler}")
+            return
+        content_type = headers.get("content-type", "")
+        version = _protocol_version(content_type)
+        if version is None:
+            await _reject(
+                send,
+                415,
+                f"unsupported content-type {content_type!r}; expected {_INVOCATION_CT}5 or {_INVOCATION_CT}6",
+            )
+            return
+        try:
+            engine = InvocationEngine(version)
+        except UnsupportedFeature as e:  # pragma: no cover - filtered by _protocol_version
+            await _reject(send, 415, e.message)
+            return
+        attempt_headers = {k: v for k, v in headers.items() if k not in ("content-type", "accept")}
+        await run_attempt(info, engine, scope, receive, send, content_type.encode(), attempt_headers)
+
+    def _lookup(self, service: str, handler: str) -> HandlerInfo | None:
+        s = self.services.get(service)
+        return None if s is None else s.handlers.get(handler)
+
+
+def _protocol_version(content_type: str) -> int | None:
+    if not content_type.startswith(_INVOCATION_CT):
+        return None
+    try:
+        version = int(content_type[len(_INVOCATION_CT) :])
+    except ValueError:
+        return None
+    return version if version in _SUPPORTED_PROTOCOLS else None
+
+
+async def _respond(send: Send, status: int, body: bytes, content_type: bytes) -> None:
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [
+                (b"content-type", content_type),
+                (b"content-length", str(len(body)).encode()),
+                (b"x-restate-server", SERVER_HEADER),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": body, "more_body": False})
+
+
+async def _lifespan(receive: Receive, send: Send) -> None:
+    while True:
+        msg = await receive()
+        if msg["type"] == "lifespan.startup":
+            await send({"type": "lifespan.startup.complete"})
+        elif msg["type"] == "lifespan.shutdown":
+            await send({"type": "lifespan.shutdown.complete"})
+            return
+
+
+def app(
+    services: Iterable[_Definition],
+    *,
+    identity_keys: Sequence[str] | None = None,
+    middleware: Sequence[Any] | None = None,
+) -> Endpoint:
+    """Build the ASGI application serving ``services``.
+
+    Example::
+
+        app = restate.app([greeter, counter])
+        # hypercorn module:app --bind 127.0.0.1:9080   (or restate.serve(app, port=9080))
+
+    With ``identity_keys`` (``publickeyv1_...``), requests must carry restate-server's signature.
+    """
+    return Endpoint(services, identity_keys=identity_keys, middleware=middleware)

@@ -1,0 +1,185 @@
+"""One invocation attempt over ASGI: request body -> engine -> handler -> response body."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import traceback
+from collections.abc import Awaitable, Callable, MutableMapping
+from typing import Any
+
+from .._codecs import decode_input
+from .._context_impl import AttemptEnded, InvocationContext, Suspended, to_failure
+from .._definitions import HandlerInfo
+from .._engine.engine import InvocationEngine
+from .._engine.errors import ProtocolError
+from .._errors import TerminalError
+
+__all__ = ["run_attempt"]
+
+log = logging.getLogger("restate_sdk")
+
+Scope = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
+Send = Callable[[MutableMapping[str, Any]], Awaitable[None]]
+
+
+async def _read_journal(engine: InvocationEngine, receive: Receive) -> bool:
+    """Read until StartMessage and the replayed journal are in; False if the client went away."""
+    while not engine.ready:
+        msg = await receive()
+        if msg["type"] == "http.disconnect":
+            return False
+        engine.receive_data(msg.get("body", b""))
+        if not msg.get("more_body", False):
+            engine.receive_eof()
+    return True
+
+
+async def _pump(engine: InvocationEngine, ctx: InvocationContext, receive: Receive) -> None:
+    """Feed the rest of the request body (notifications, in BIDI mode) to the engine."""
+    try:
+        while not engine.input_closed:
+            msg = await receive()
+            if msg["type"] == "http.disconnect":
+                engine.input_closed = True
+            else:
+                engine.receive_data(msg.get("body", b""))
+                if not msg.get("more_body", False):
+                    engine.receive_eof()
+            ctx.wake()
+    except ProtocolError as e:
+        ctx.protocol_error = e
+        engine.input_closed = True
+        if ctx.handler_task is not None:
+            ctx.handler_task.cancel()
+        ctx.wake()
+
+
+async def run_attempt(
+    info: HandlerInfo,
+    engine: InvocationEngine,
+    scope: Scope,
+    receive: Receive,
+    send: Send,
+    content_type: bytes,
+    attempt_headers: dict[str, str],
+) -> None:
+    try:
+        if not await _read_journal(engine, receive):
+            return
+    except ProtocolError as e:
+        await _reject(send, 400, f"protocol violation ({e.code}): {e.message}")
+        return
+
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 200,
+            "headers": [(b"content-type", content_type), (b"x-restate-server", SERVER_HEADER)],
+        }
+    )
+    lock = asyncio.Lock()
+
+    async def flush() -> None:
+        async with lock:
+            data = engine.data_to_send()
+            if data:
+                await send({"type": "http.response.body", "body": data, "more_body": True})
+
+    ctx = InvocationContext(engine, info, flush, attempt_headers)
+    pump = (
+        None if engine.input_closed else asyncio.get_running_loop().create_task(_pump(engine, ctx, receive))
+    )
+    task = asyncio.get_running_loop().create_task(_run_handler(info, engine, ctx))
+    ctx.handler_task = task
+    try:
+        await task
+    except asyncio.CancelledError:
+        if not task.cancelled():
+            raise
+        # cancelled on purpose: a run ended the attempt, or the input stream broke
+        if ctx.protocol_error is not None and not engine.closed:
+            _fail_protocol(engine, ctx.protocol_error)
+    finally:
+        for run in list(ctx._runs):
+            run.cancel()
+    if not engine.closed:
+        engine.fail(571, "the handler stopped without producing a result")
+    await flush()
+    if pump is not None:
+        # Wait for restate-server to close its side before closing ours: hypercorn's HTTP/2 stack
+        # drops the whole connection on DATA for a stream whose response already ended.
+        try:
+            await asyncio.wait_for(asyncio.shield(pump), _DRAIN_TIMEOUT)
+        except (TimeoutError, Exception):
+            pump.cancel()
+    async with lock:
+        await send({"type": "http.response.body", "body": engine.data_to_send(), "more_body": False})
+
+
+async def _run_handler(info: HandlerInfo, engine: InvocationEngine, ctx: InvocationContext) -> None:
+    try:
+        assert engine.input is not None
+        if info.has_input:
+            arg = decode_input(info.input_serde, engine.input.value or b"", "input")
+            result = await info.fn(ctx, arg)
+        else:
+            result = await info.fn(ctx)
+        if ctx.protocol_error is not None:
+            raise ctx.protocol_error  # user code swallowed it; the attempt is still broken
+        engine.write_output(info.output_serde.encode(result))
+    except TerminalError as e:
+        if ctx.protocol_error is not None:
+            _fail_protocol(engine, ctx.protocol_error)
+        elif not engine.closed:
+            engine.write_output(to_failure(e))
+    except (Suspended, AttemptEnded):
+        pass
+    except ProtocolError as e:
+        _fail_protocol(engine, e)
+    except Exception as e:
+        if ctx.protocol_error is not None:
+            _fail_protocol(engine, ctx.protocol_error)
+        elif not engine.closed:
+            log.warning(
+                "invocation %s (%s.%s) failed, the server will retry: %s: %s",
+                engine.invocation_id,
+                info.service_name,
+                info.name,
+                type(e).__name__,
+                e,
+            )
+            engine.fail(500, f"{type(e).__name__}: {e}", stacktrace=traceback.format_exc())
+
+
+def _fail_protocol(engine: InvocationEngine, e: ProtocolError) -> None:
+    if engine.closed:
+        return
+    log.error("invocation %s: %s", engine.invocation_id, e.message)
+    engine.fail(
+        e.code,
+        e.message,
+        command_index=e.command_index,
+        command_type=e.command_type,
+        command_name=e.command_name,
+    )
+
+
+async def _reject(send: Send, status: int, message: str) -> None:
+    body = message.encode()
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [
+                (b"content-type", b"text/plain; charset=utf-8"),
+                (b"content-length", str(len(body)).encode()),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": body, "more_body": False})
+
+
+SERVER_HEADER = b"restate-sdk-py/0.1.0"
+_DRAIN_TIMEOUT = 5.0

@@ -1,0 +1,604 @@
+"""The invocation state machine (protocol.md §5-7), sans-IO.
+
+The endpoint pushes request bytes in with ``receive_data``/``receive_eof`` and drains response bytes
+with ``data_to_send``. The context layer calls one method per durable operation; each either
+matches the next recorded command (replay) or encodes a new one (processing), and returns the
+handle(s) whose notification carries its result.
+
+Phases: WAITING_START -> WAITING_ENTRIES -> REPLAYING -> PROCESSING -> CLOSED. The allowed moves
+are in ``TRANSITIONS``; any other is a protocol violation.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+from collections import deque
+from dataclasses import fields, replace
+from enum import Enum
+from typing import Any, Final
+
+from . import messages as m
+from .errors import JournalMismatch, ProtocolViolation, UnsupportedFeature
+from .framing import DEFAULT_MAX_MESSAGE_SIZE, FrameBuffer, encode_header
+
+__all__ = [
+    "CANCEL_HANDLE",
+    "Handle",
+    "InvocationEngine",
+    "Phase",
+    "completion",
+    "named_signal",
+    "signal",
+]
+
+
+class Phase(Enum):
+    WAITING_START = "waiting-start"
+    WAITING_ENTRIES = "waiting-entries"
+    REPLAYING = "replaying"
+    PROCESSING = "processing"
+    CLOSED = "closed"
+
+
+class Input(Enum):
+    RECV_START = "recv-start"
+    JOURNAL_RECEIVED = "journal-received"
+    JOURNAL_CONSUMED = "journal-consumed"
+    SEND_TERMINAL = "send-terminal"
+
+
+TRANSITIONS: Final[dict[tuple[Phase, Input], Phase]] = {
+    (Phase.WAITING_START, Input.RECV_START): Phase.WAITING_ENTRIES,
+    (Phase.WAITING_ENTRIES, Input.JOURNAL_RECEIVED): Phase.REPLAYING,
+    (Phase.REPLAYING, Input.JOURNAL_CONSUMED): Phase.PROCESSING,
+    (Phase.WAITING_START, Input.SEND_TERMINAL): Phase.CLOSED,
+    (Phase.WAITING_ENTRIES, Input.SEND_TERMINAL): Phase.CLOSED,
+    (Phase.REPLAYING, Input.SEND_TERMINAL): Phase.CLOSED,
+    (Phase.PROCESSING, Input.SEND_TERMINAL): Phase.CLOSED,
+}
+
+# A handle names the notification that completes an operation.
+COMPLETION, SIGNAL, NAMED_SIGNAL = 0, 1, 2
+Handle = tuple[int, int | str]
+
+
+def completion(completion_id: int) -> Handle:
+    return (COMPLETION, completion_id)
+
+
+def signal(idx: int) -> Handle:
+    return (SIGNAL, idx)
+
+
+def named_signal(name: str) -> Handle:
+    return (NAMED_SIGNAL, name)
+
+
+CANCEL_SIGNAL_ID: Final = 1
+CANCEL_HANDLE: Final = signal(CANCEL_SIGNAL_ID)
+_FIRST_USER_SIGNAL: Final = 17
+
+# Fields not compared on replay (protocol.md §6.2): times are recomputed on every attempt.
+_NOT_COMPARED: Final[dict[type[Any], tuple[str, ...]]] = {
+    m.SleepCommandMessage: ("wake_up_time",),
+    m.OneWayCallCommandMessage: ("invoke_time",),
+}
+
+Result = bytes | m.Failure
+
+
+class InvocationEngine:
+    """One invocation attempt, from StartMessage to End/Suspension/Error."""
+
+    def __init__(self, version: int = 6, *, max_message_size: int = DEFAULT_MAX_MESSAGE_SIZE) -> None:
+        if version not in (5, 6):
+            raise UnsupportedFeature(f"service protocol v{version} is not supported (5..6 are)")
+        self.version = version
+        self.phase = Phase.WAITING_START
+        self.max_message_size = max_message_size
+        self._frames = FrameBuffer(max_message_size)
+        self._out = bytearray()
+        self.input_closed = False
+        self.start: m.StartMessage | None = None
+        self.input: m.InputCommandMessage | None = None
+        self._entries_left = 0
+        self._replay: deque[Any] = deque()
+        self.known_commands = 0
+        self.command_index = 0  # index of the next command (Input is 0)
+        self._notifications: dict[Handle, m.NotificationMessage] = {}
+        self._next_completion = 1
+        self._next_signal = _FIRST_USER_SIGNAL
+        self._state: dict[bytes, bytes | None] = {}
+        self._partial_state = True
+
+    # ---- phase bookkeeping ----------------------------------------------------------------
+
+    def _move(self, event: Input) -> None:
+        try:
+            self.phase = TRANSITIONS[(self.phase, event)]
+        except KeyError:
+            raise ProtocolViolation(f"{event.value} is not allowed while {self.phase.value}") from None
+
+    @property
+    def ready(self) -> bool:
+        """True once StartMessage and the whole replayed journal have arrived."""
+        return self.phase in (Phase.REPLAYING, Phase.PROCESSING)
+
+    @property
+    def closed(self) -> bool:
+        return self.phase is Phase.CLOSED
+
+    @property
+    def replaying(self) -> bool:
+        return self.phase is Phase.REPLAYING
+
+    # ---- input --------------------------------------------------------------------------------
+
+    def receive_data(self, data: bytes) -> None:
+        """Feed request body bytes; whole messages are processed at once."""
+        if self.phase is Phase.CLOSED:
+            return
+        self._frames.feed(data)
+        while (frame := self._frames.next_frame()) is not None:
+            try:
+                cls = m.MESSAGES[frame.type]
+            except KeyError:
+                raise ProtocolViolation(f"unknown message type 0x{frame.type:04x}") from None
+            self._receive(m.decode_message(cls, frame.payload), frame.type)
+
+    def receive_eof(self) -> None:
+        """The request body ended: nothing more will arrive for this attempt."""
+        self.input_closed = True
+        if self._frames.pending and self.phase is not Phase.CLOSED:
+            raise ProtocolViolation(
+                f"request body ended inside a message ({self._frames.pending} bytes left)"
+            )
+        if self.phase in (Phase.WAITING_START, Phase.WAITING_ENTRIES):
+            raise ProtocolViolation(
+                "request body ended before the journal was complete"
+                + (f" ({self._entries_left} entries missing)" if self.phase is Phase.WAITING_ENTRIES else "")
+            )
+
+    def _receive(self, msg: Any, type_id: int) -> None:
+        if self.phase is Phase.WAITING_START:
+            if not isinstance(msg, m.StartMessage):
+                raise ProtocolViolation(f"expected StartMessage first, got {type(msg).__name__}")
+            if msg.known_entries == 0:
+                raise ProtocolViolation("StartMessage.known_entries is 0 (the input command is missing)")
+            self._move(Input.RECV_START)
+            self.start = msg
+            self._entries_left = msg.known_entries
+            self._state = {e.key: e.value for e in msg.state_map}
+            self._partial_state = msg.partial_state
+            return
+        if isinstance(msg, m.NotificationMessage):
+            self._store_notification(msg, type_id)
+        elif self.phase is Phase.WAITING_ENTRIES and 0x0400 <= type_id < 0x8000:
+            if not self._replay and self.known_commands == 0 and not isinstance(msg, m.InputCommandMessage):
+                raise ProtocolViolation(f"the journal must start with InputCommand, got {type(msg).__name__}")
+            self._replay.append(msg)
+            self.known_commands += 1
+        elif isinstance(msg, m.CommandAckMessage):
+            return  # we never request acks; tolerate them anyway
+        else:
+            raise ProtocolViolation(f"unexpected {type(msg).__name__} while {self.phase.value}")
+        if self.phase is Phase.WAITING_ENTRIES:
+            self._entries_left -= 1
+            if self._entries_left == 0:
+                self._journal_received()
+
+    def _journal_received(self) -> None:
+        if not self._replay:
+            raise ProtocolViolation("the replayed journal has no InputCommand")
+        self._move(Input.JOURNAL_RECEIVED)
+        self.input = self._replay.popleft()
+        self.command_index = 1
+        if not self._replay:
+            self._move(Input.JOURNAL_CONSUMED)
+
+    def _store_notification(self, msg: m.NotificationMessage, type_id: int) -> None:
+        if msg.completion_id is not None:
+            handle = completion(msg.completion_id)
+        elif msg.signal_id is not None:
+            handle = signal(msg.signal_id)
+        elif msg.signal_name is not None:
+            handle = named_signal(msg.signal_name)
+        else:
+            raise ProtocolViolation(f"notification 0x{type_id:04x} has no completion or signal id")
+        self._notifications[handle] = msg
+
+    # ---- output -------------------------------------------------------------------------------
+
+    def data_to_send(self) -> bytes:
+        """Drain the bytes produced so far."""
+        if not self._out:
+            return b""
+        data = bytes(self._out)
+        self._out.clear()
+        return data
+
+    def _write(self, msg: Any) -> None:
+        payload = m.encode_message(msg)
+        if len(payload) > self.max_message_size:
+            raise UnsupportedFeature(
+                f"{type(msg).__name__} of {len(payload)} bytes exceeds the message size limit of "
+                f"{self.max_message_size} bytes"
+            )
+        self._out += encode_header(msg.TYPE, len(payload))
+        self._out += payload
+
+    def _command(self, msg: Any) -> Any:
+        """Match ``msg`` against the journal (replay) or write it (processing); returns the recorded one."""
+        if self.phase is Phase.REPLAYING:
+            recorded = self._replay.popleft()
+            self._check_replay(recorded, msg)
+            self.command_index += 1
+            if not self._replay:
+                self._move(Input.JOURNAL_CONSUMED)
+            return recorded
+        if self.phase is not Phase.PROCESSING:
+            raise ProtocolViolation(f"cannot write {type(msg).__name__} while {self.phase.value}")
+        self._write(msg)
+        self.command_index += 1
+        return msg
+
+    def _check_replay(self, recorded: Any, actual: Any) -> None:
+        index = self.command_index
+        if type(recorded) is not type(actual):
+            raise JournalMismatch(
+                f"command #{index}: the journal has {type(recorded).__name__}"
+                f"{_describe(recorded)}, the handler now issues {type(actual).__name__}{_describe(actual)}",
+                command_index=index,
+                command_type=int(actual.TYPE),
+                command_name=getattr(actual, "name", None) or None,
+            )
+        ignored = _NOT_COMPARED.get(type(actual), ())
+        diffs = [
+            f"{f.name}: journal has {getattr(recorded, f.name)!r}, handler now has {getattr(actual, f.name)!r}"
+            for f in fields(actual)
+            if f.name not in ignored and getattr(recorded, f.name) != getattr(actual, f.name)
+        ]
+        if diffs:
+            raise JournalMismatch(
+                f"command #{index} ({type(actual).__name__}) differs from the journal: " + "; ".join(diffs),
+                command_index=index,
+                command_type=int(actual.TYPE),
+                command_name=getattr(actual, "name", None) or None,
+            )
+
+    def _completion_id(self) -> int:
+        cid = self._next_completion
+        self._next_completion += 1
+        return cid
+
+    # ---- notifications --------------------------------------------------------------------------
+
+    def is_completed(self, handle: Handle) -> bool:
+        return handle in self._notifications
+
+    def result(self, handle: Handle) -> m.NotificationMessage:
+        return self._notifications[handle]
+
+    def any_completed(self, handles: list[Handle]) -> bool:
+        return any(h in self._notifications for h in handles)
+
+    def check_can_wait(self, handles: list[Handle]) -> None:
+        """Called before blocking on ``handles``: during replay with closed input this is a mismatch."""
+        if self.phase is Phase.REPLAYING and self.input_closed and not self.any_completed(handles):
+            nxt = self._replay[0]
+            raise JournalMismatch(
+                f"command #{self.command_index}: the handler awaits a result the journal never delivered, "
+                f"while the journal continues with {type(nxt).__name__}{_describe(nxt)}",
+                command_index=self.command_index,
+                command_type=int(nxt.TYPE),
+            )
+
+    # ---- the handler's input and identity ------------------------------------------------------
+
+    @property
+    def invocation_id(self) -> str:
+        return self.start.debug_id if self.start else ""
+
+    @property
+    def key(self) -> str:
+        return self.start.key if self.start else ""
+
+    @property
+    def random_seed(self) -> int:
+        assert self.start is not None
+        if self.version >= 6:
+            return self.start.random_seed
+        return int.from_bytes(hashlib.sha256(self.start.id).digest()[:8], "big")
+
+    # ---- state (§7) -----------------------------------------------------------------------------
+
+    def get_state(self, key: str) -> tuple[bool, bytes | None, Handle | None]:
+        """Returns ``(known, value, handle)``: known values come back at once, else await ``handle``."""
+        k = key.encode()
+        cid = self._completion_id()  # one id per get, eager or lazy, to stay in step with shared-core
+        if self.phase is Phase.REPLAYING:
+            recorded = self._replay[0]
+            if isinstance(recorded, m.GetEagerStateCommandMessage):
+                self._command(replace(recorded, key=k))  # compares the key
+                return True, None if recorded.void else recorded.value, None
+        if k in self._state or not self._partial_state:
+            value = self._state.get(k)
+            cmd = m.GetEagerStateCommandMessage(key=k, void=True if value is None else None, value=value)
+            recorded = self._command(cmd)
+            return True, None if recorded.void else recorded.value, None
+        self._command(m.GetLazyStateCommandMessage(key=k, result_completion_id=cid))
+        return False, None, completion(cid)
+
+    def get_state_keys(self) -> tuple[bool, list[str], Handle | None]:
+        cid = self._completion_id()
+        if self.phase is Phase.REPLAYING:
+            recorded = self._replay[0]
+            if isinstance(recorded, m.GetEagerStateKeysCommandMessage):
+                self._command(replace(recorded))
+                keys = recorded.value.keys if recorded.value else []
+                return True, [k.decode() for k in keys], None
+        if not self._partial_state:
+            keys = sorted(k for k, v in self._state.items() if v is not None)
+            self._command(m.GetEagerStateKeysCommandMessage(value=m.StateKeys(keys=keys)))
+            return True, [k.decode() for k in keys], None
+        self._command(m.GetLazyStateKeysCommandMessage(result_completion_id=cid))
+        return False, [], completion(cid)
+
+    def set_state(self, key: str, value: bytes) -> None:
+        k = key.encode()
+        self._command(m.SetStateCommandMessage(key=k, value=value))
+        self._state[k] = value
+
+    def clear_state(self, key: str) -> None:
+        k = key.encode()
+        self._command(m.ClearStateCommandMessage(key=k))
+        self._state[k] = None
+
+    def clear_all_state(self) -> None:
+        self._command(m.ClearAllStateCommandMessage())
+        self._state = {}
+        self._partial_state = False
+
+    # ---- timers, calls, runs --------------------------------------------------------------------
+
+    def sleep(self, wake_up_time_ms: int, name: str = "") -> Handle:
+        cid = self._completion_id()
+        self._command(
+            m.SleepCommandMessage(wake_up_time=wake_up_time_ms, result_completion_id=cid, name=name)
+        )
+        return completion(cid)
+
+    def call(
+        self,
+        service: str,
+        handler: str,
+        parameter: bytes,
+        *,
+        key: str = "",
+        headers: list[tuple[str, str]] | None = None,
+        idempotency_key: str | None = None,
+        name: str = "",
+    ) -> tuple[Handle, Handle]:
+        """Returns the handles of (the callee's invocation id, the call's result)."""
+        id_cid = self._completion_id()
+        result_cid = self._completion_id()
+        self._command(
+            m.CallCommandMessage(
+                service_name=service,
+                handler_name=handler,
+                parameter=parameter,
+                headers=[m.Header(k, v) for k, v in headers or ()],
+                key=key,
+                idempotency_key=idempotency_key,
+                invocation_id_notification_idx=id_cid,
+                result_completion_id=result_cid,
+                name=name,
+            )
+        )
+        return completion(id_cid), completion(result_cid)
+
+    def send(
+        self,
+        service: str,
+        handler: str,
+        parameter: bytes,
+        *,
+        key: str = "",
+        headers: list[tuple[str, str]] | None = None,
+        idempotency_key: str | None = None,
+        invoke_time_ms: int = 0,
+        name: str = "",
+    ) -> Handle:
+        """Returns the handle of the callee's invocation id."""
+        id_cid = self._completion_id()
+        self._command(
+            m.OneWayCallCommandMessage(
+                service_name=service,
+                handler_name=handler,
+                parameter=parameter,
+                invoke_time=invoke_time_ms,
+                headers=[m.Header(k, v) for k, v in headers or ()],
+                key=key,
+                idempotency_key=idempotency_key,
+                invocation_id_notification_idx=id_cid,
+                name=name,
+            )
+        )
+        return completion(id_cid)
+
+    def run(self, name: str = "") -> tuple[Handle, int]:
+        """Journal a side effect; returns its handle and its command index."""
+        cid = self._completion_id()
+        index = self.command_index
+        self._command(m.RunCommandMessage(result_completion_id=cid, name=name))
+        return completion(cid), index
+
+    def propose_run_completion(self, handle: Handle, result: Result) -> None:
+        """Send the outcome of a side effect; it counts once the server echoes it back as a notification."""
+        if self.phase is Phase.CLOSED:
+            return
+        cid = handle[1]
+        assert isinstance(cid, int)
+        if isinstance(result, m.Failure):
+            self._write(
+                m.ProposeRunCompletionMessage(result_completion_id=cid, failure=self._failure(result))
+            )
+        else:
+            self._write(m.ProposeRunCompletionMessage(result_completion_id=cid, value=result))
+
+    def run_retry_info(self, command_index: int) -> tuple[int, int]:
+        """(retry count, ms spent) that apply to the run at ``command_index`` (protocol.md §6.4)."""
+        assert self.start is not None
+        if command_index >= self.known_commands - 1:
+            return self.start.retry_count_since_last_stored_entry, self.start.duration_since_last_stored_entry
+        return 0, 0
+
+    # ---- awakeables, signals, promises ----------------------------------------------------------
+
+    def awakeable(self) -> tuple[str, Handle]:
+        """A new awakeable: nothing is journaled, only a signal id is taken (§5.6)."""
+        assert self.start is not None
+        idx = self._next_signal
+        self._next_signal += 1
+        raw = self.start.id + idx.to_bytes(4, "big")
+        return "sign_1" + base64.urlsafe_b64encode(raw).rstrip(b"=").decode(), signal(idx)
+
+    def complete_awakeable(self, awakeable_id: str, result: Result, name: str = "") -> None:
+        if isinstance(result, m.Failure):
+            cmd = m.CompleteAwakeableCommandMessage(
+                awakeable_id=awakeable_id, failure=self._failure(result), name=name
+            )
+        else:
+            cmd = m.CompleteAwakeableCommandMessage(awakeable_id=awakeable_id, value=result, name=name)
+        self._command(cmd)
+
+    def send_signal(
+        self,
+        invocation_id: str,
+        *,
+        idx: int | None = None,
+        signal_name: str | None = None,
+        result: Result | None = None,
+        name: str = "",
+    ) -> None:
+        cmd = m.SendSignalCommandMessage(
+            target_invocation_id=invocation_id, idx=idx, signal_name=signal_name, name=name
+        )
+        if result is None:
+            cmd.void = True
+        elif isinstance(result, m.Failure):
+            cmd.failure = self._failure(result)
+        else:
+            cmd.value = result
+        self._command(cmd)
+
+    def cancel_invocation(self, invocation_id: str) -> None:
+        self.send_signal(invocation_id, idx=CANCEL_SIGNAL_ID)
+
+    def get_promise(self, key: str, name: str = "") -> Handle:
+        cid = self._completion_id()
+        self._command(m.GetPromiseCommandMessage(key=key, result_completion_id=cid, name=name))
+        return completion(cid)
+
+    def peek_promise(self, key: str, name: str = "") -> Handle:
+        cid = self._completion_id()
+        self._command(m.PeekPromiseCommandMessage(key=key, result_completion_id=cid, name=name))
+        return completion(cid)
+
+    def complete_promise(self, key: str, result: Result, name: str = "") -> Handle:
+        cid = self._completion_id()
+        cmd = m.CompletePromiseCommandMessage(key=key, result_completion_id=cid, name=name)
+        if isinstance(result, m.Failure):
+            cmd.completion_failure = self._failure(result)
+        else:
+            cmd.completion_value = result
+        self._command(cmd)
+        return completion(cid)
+
+    def attach_invocation(self, invocation_id: str, name: str = "") -> Handle:
+        cid = self._completion_id()
+        self._command(
+            m.AttachInvocationCommandMessage(invocation_id=invocation_id, result_completion_id=cid, name=name)
+        )
+        return completion(cid)
+
+    def get_invocation_output(self, invocation_id: str, name: str = "") -> Handle:
+        cid = self._completion_id()
+        self._command(
+            m.GetInvocationOutputCommandMessage(
+                invocation_id=invocation_id, result_completion_id=cid, name=name
+            )
+        )
+        return completion(cid)
+
+    # ---- the end of the attempt -----------------------------------------------------------------
+
+    def write_output(self, result: Result) -> None:
+        """OutputCommand then End: the invocation is done (with a value or a terminal failure)."""
+        if isinstance(result, m.Failure):
+            self._command(m.OutputCommandMessage(failure=self._failure(result)))
+        else:
+            self._command(m.OutputCommandMessage(value=result))
+        self._write(m.EndMessage())
+        self._move(Input.SEND_TERMINAL)
+
+    def suspend(self, handles: list[Handle]) -> None:
+        """Stop here; the server resumes the invocation when any of ``handles`` completes."""
+        msg = m.SuspensionMessage()
+        for kind, ident in {*handles, CANCEL_HANDLE}:
+            if kind == COMPLETION:
+                msg.waiting_completions.append(int(ident))
+            elif kind == SIGNAL:
+                msg.waiting_signals.append(int(ident))
+            else:
+                msg.waiting_named_signals.append(str(ident))
+        msg.waiting_completions.sort()
+        msg.waiting_signals.sort()
+        msg.waiting_named_signals.sort()
+        self._write(msg)
+        self._move(Input.SEND_TERMINAL)
+
+    def fail(
+        self,
+        code: int,
+        message: str,
+        *,
+        stacktrace: str = "",
+        command_index: int | None = None,
+        command_type: int | None = None,
+        command_name: str | None = None,
+        next_retry_delay_ms: int | None = None,
+    ) -> None:
+        """End the attempt with an ErrorMessage: the server retries it."""
+        if self.phase is Phase.CLOSED:
+            return
+        self._write(
+            m.ErrorMessage(
+                code=code,
+                message=message,
+                stacktrace=stacktrace,
+                related_command_index=command_index,
+                related_command_name=command_name,
+                related_command_type=command_type,
+                next_retry_delay=next_retry_delay_ms,
+            )
+        )
+        self._move(Input.SEND_TERMINAL)
+
+    def _failure(self, failure: m.Failure) -> m.Failure:
+        if failure.metadata and self.version < 6:
+            return m.Failure(code=failure.code, message=failure.message)  # V5 has no metadata field
+        return failure
+
+
+def _describe(msg: Any) -> str:
+    """A short identification of a command for error messages."""
+    for attr in ("name", "key", "service_name", "handler_name", "awakeable_id", "target_invocation_id"):
+        value = getattr(msg, attr, None)
+        if value:
+            if attr == "service_name":
+                return f"(target {value}/{getattr(msg, 'handler_name', '')})"
+            text = value.decode(errors="replace") if isinstance(value, bytes) else value
+            return f"({attr}={text!r})"
+    return ""

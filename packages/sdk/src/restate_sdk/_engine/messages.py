@@ -1,0 +1,553 @@
+"""Every V5/V6 protocol message, declared once.
+
+Each class is a slotted dataclass whose fields carry their protobuf number and kind
+(``pb(number, kind)``); ``@message(type_id)`` turns that into the class's field table and registers
+it in ``MESSAGES``. ``encode_message`` and ``decode_message`` read only those tables.
+
+Oneofs are flattened: every arm is its own optional attribute, ``None`` when absent.
+Restate's ``Value`` wrapper is flattened to ``bytes``; ``Void`` to ``True``.
+Names follow reference/protocol.md §5.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from enum import IntEnum
+from typing import Any, ClassVar, TypeVar
+
+from .errors import ProtocolViolation
+from .wire import VARINT_KINDS, Kind, decode_fields, decode_packed_varints, encode_varint
+
+__all__ = ["MESSAGES", "MessageType", "decode_message", "encode_message", "pb"]
+
+
+class MessageType(IntEnum):
+    START = 0x0000
+    SUSPENSION = 0x0001
+    ERROR = 0x0002
+    END = 0x0003
+    COMMAND_ACK = 0x0004
+    PROPOSE_RUN_COMPLETION = 0x0005
+    INPUT_COMMAND = 0x0400
+    OUTPUT_COMMAND = 0x0401
+    GET_LAZY_STATE_COMMAND = 0x0402
+    SET_STATE_COMMAND = 0x0403
+    CLEAR_STATE_COMMAND = 0x0404
+    CLEAR_ALL_STATE_COMMAND = 0x0405
+    GET_LAZY_STATE_KEYS_COMMAND = 0x0406
+    GET_EAGER_STATE_COMMAND = 0x0407
+    GET_EAGER_STATE_KEYS_COMMAND = 0x0408
+    GET_PROMISE_COMMAND = 0x0409
+    PEEK_PROMISE_COMMAND = 0x040A
+    COMPLETE_PROMISE_COMMAND = 0x040B
+    SLEEP_COMMAND = 0x040C
+    CALL_COMMAND = 0x040D
+    ONE_WAY_CALL_COMMAND = 0x040E
+    SEND_SIGNAL_COMMAND = 0x0410
+    RUN_COMMAND = 0x0411
+    ATTACH_INVOCATION_COMMAND = 0x0412
+    GET_INVOCATION_OUTPUT_COMMAND = 0x0413
+    COMPLETE_AWAKEABLE_COMMAND = 0x0414
+    GET_LAZY_STATE_COMPLETION = 0x8002
+    GET_LAZY_STATE_KEYS_COMPLETION = 0x8006
+    GET_PROMISE_COMPLETION = 0x8009
+    PEEK_PROMISE_COMPLETION = 0x800A
+    COMPLETE_PROMISE_COMPLETION = 0x800B
+    SLEEP_COMPLETION = 0x800C
+    CALL_COMPLETION = 0x800D
+    CALL_INVOCATION_ID_COMPLETION = 0x800E
+    RUN_COMPLETION = 0x8011
+    ATTACH_INVOCATION_COMPLETION = 0x8012
+    GET_INVOCATION_OUTPUT_COMPLETION = 0x8013
+    SIGNAL_NOTIFICATION = 0xFBFF
+
+    @property
+    def is_command(self) -> bool:
+        return 0x0400 <= self < 0x8000
+
+    @property
+    def is_notification(self) -> bool:
+        return 0x8000 <= self < 0xFC00
+
+
+def pb(number: int, kind: Kind, default: Any = None, nested: type | None = None) -> Any:
+    """Declare a protobuf field: its number and kind (and the class of a nested message)."""
+    if kind in (Kind.REPEATED_UINT32, Kind.REPEATED_STRING, Kind.REPEATED_BYTES, Kind.REPEATED_MESSAGE):
+        return field(default_factory=list, metadata={"pb": (number, kind, nested)})
+    return field(default=default, metadata={"pb": (number, kind, nested)})
+
+
+# (number, attribute, kind, nested class), in field-number order
+FieldTable = tuple[tuple[int, str, Kind, Any], ...]
+
+M = TypeVar("M")
+MESSAGES: dict[int, type[Any]] = {}
+
+
+def _table(cls: type[Any]) -> FieldTable:
+    rows = [
+        (f.metadata["pb"][0], f.name, f.metadata["pb"][1], f.metadata["pb"][2])
+        for f in dataclasses.fields(cls)
+    ]
+    return tuple(sorted(rows))
+
+
+def message(type_id: int | None = None) -> Callable[[type[M]], type[M]]:
+    """Finish a message class: build its field table and, for top-level messages, register its id."""
+
+    def finish(cls: type[M]) -> type[M]:
+        table = _table(cls)
+        cls.FIELDS = table  # type: ignore[attr-defined]
+        cls.BY_NUMBER = {row[0]: row for row in table}  # type: ignore[attr-defined]
+        if type_id is not None:
+            cls.TYPE = MessageType(type_id)  # type: ignore[attr-defined]
+            MESSAGES[type_id] = cls
+        return cls
+
+    return finish
+
+
+class Message:
+    """Base of all messages (a marker with the class-level tables)."""
+
+    __slots__ = ()
+    TYPE: ClassVar[MessageType]
+    FIELDS: ClassVar[FieldTable]
+    BY_NUMBER: ClassVar[dict[int, tuple[int, str, Kind, Any]]]
+
+
+# ---- nested types (§5.4) -------------------------------------------------------------------
+
+
+@message()
+@dataclass(slots=True)
+class FailureMetadata(Message):
+    key: str = pb(1, Kind.STRING, "")
+    value: str = pb(2, Kind.STRING, "")
+
+
+@message()
+@dataclass(slots=True)
+class Failure(Message):
+    code: int = pb(1, Kind.UINT32, 0)
+    message: str = pb(2, Kind.STRING, "")
+    metadata: list[FailureMetadata] = pb(3, Kind.REPEATED_MESSAGE, nested=FailureMetadata)
+
+
+@message()
+@dataclass(slots=True)
+class StateKeys(Message):
+    keys: list[bytes] = pb(1, Kind.REPEATED_BYTES)
+
+
+@message()
+@dataclass(slots=True)
+class Header(Message):
+    key: str = pb(1, Kind.STRING, "")
+    value: str = pb(2, Kind.STRING, "")
+
+
+@message()
+@dataclass(slots=True)
+class StateEntry(Message):
+    key: bytes = pb(1, Kind.BYTES, b"")
+    value: bytes = pb(2, Kind.BYTES, b"")
+
+
+@message()
+@dataclass(slots=True)
+class WorkflowTarget(Message):
+    workflow_name: str = pb(1, Kind.STRING, "")
+    workflow_key: str = pb(2, Kind.STRING, "")
+
+
+@message()
+@dataclass(slots=True)
+class IdempotentRequestTarget(Message):
+    service_name: str = pb(1, Kind.STRING, "")
+    service_key: str | None = pb(2, Kind.STRING)
+    handler_name: str = pb(3, Kind.STRING, "")
+    idempotency_key: str = pb(4, Kind.STRING, "")
+
+
+# ---- control messages (§5.2) ---------------------------------------------------------------
+
+
+@message(MessageType.START)
+@dataclass(slots=True)
+class StartMessage(Message):
+    id: bytes = pb(1, Kind.BYTES, b"")
+    debug_id: str = pb(2, Kind.STRING, "")
+    known_entries: int = pb(3, Kind.UINT32, 0)
+    state_map: list[StateEntry] = pb(4, Kind.REPEATED_MESSAGE, nested=StateEntry)
+    partial_state: bool = pb(5, Kind.BOOL, False)
+    key: str = pb(6, Kind.STRING, "")
+    retry_count_since_last_stored_entry: int = pb(7, Kind.UINT32, 0)
+    duration_since_last_stored_entry: int = pb(8, Kind.UINT64, 0)
+    random_seed: int = pb(9, Kind.UINT64, 0)
+
+
+@message(MessageType.SUSPENSION)
+@dataclass(slots=True)
+class SuspensionMessage(Message):
+    waiting_completions: list[int] = pb(1, Kind.REPEATED_UINT32)
+    waiting_signals: list[int] = pb(2, Kind.REPEATED_UINT32)
+    waiting_named_signals: list[str] = pb(3, Kind.REPEATED_STRING)
+
+
+@message(MessageType.ERROR)
+@dataclass(slots=True)
+class ErrorMessage(Message):
+    code: int = pb(1, Kind.UINT32, 0)
+    message: str = pb(2, Kind.STRING, "")
+    stacktrace: str = pb(3, Kind.STRING, "")
+    related_command_index: int | None = pb(4, Kind.UINT32)
+    related_command_name: str | None = pb(5, Kind.STRING)
+    related_command_type: int | None = pb(6, Kind.UINT32)
+    next_retry_delay: int | None = pb(8, Kind.UINT64)
+
+
+@message(MessageType.END)
+@dataclass(slots=True)
+class EndMessage(Message):
+    pass
+
+
+@message(MessageType.COMMAND_ACK)
+@dataclass(slots=True)
+class CommandAckMessage(Message):
+    command_index: int = pb(1, Kind.UINT32, 0)
+
+
+@message(MessageType.PROPOSE_RUN_COMPLETION)
+@dataclass(slots=True)
+class ProposeRunCompletionMessage(Message):
+    result_completion_id: int = pb(1, Kind.UINT32, 0)
+    value: bytes | None = pb(14, Kind.BYTES)  # raw bytes here, not a Value
+    failure: Failure | None = pb(15, Kind.MESSAGE, nested=Failure)
+
+
+# ---- commands (§5.3) -----------------------------------------------------------------------
+
+
+@message(MessageType.INPUT_COMMAND)
+@dataclass(slots=True)
+class InputCommandMessage(Message):
+    headers: list[Header] = pb(1, Kind.REPEATED_MESSAGE, nested=Header)
+    name: str = pb(12, Kind.STRING, "")
+    value: bytes | None = pb(14, Kind.VALUE)
+
+
+@message(MessageType.OUTPUT_COMMAND)
+@dataclass(slots=True)
+class OutputCommandMessage(Message):
+    name: str = pb(12, Kind.STRING, "")
+    value: bytes | None = pb(14, Kind.VALUE)
+    failure: Failure | None = pb(15, Kind.MESSAGE, nested=Failure)
+
+
+@message(MessageType.GET_LAZY_STATE_COMMAND)
+@dataclass(slots=True)
+class GetLazyStateCommandMessage(Message):
+    key: bytes = pb(1, Kind.BYTES, b"")
+    result_completion_id: int = pb(11, Kind.UINT32, 0)
+    name: str = pb(12, Kind.STRING, "")
+
+
+@message(MessageType.SET_STATE_COMMAND)
+@dataclass(slots=True)
+class SetStateCommandMessage(Message):
+    key: bytes = pb(1, Kind.BYTES, b"")
+    value: bytes | None = pb(3, Kind.VALUE)
+    name: str = pb(12, Kind.STRING, "")
+
+
+@message(MessageType.CLEAR_STATE_COMMAND)
+@dataclass(slots=True)
+class ClearStateCommandMessage(Message):
+    key: bytes = pb(1, Kind.BYTES, b"")
+    name: str = pb(12, Kind.STRING, "")
+
+
+@message(MessageType.CLEAR_ALL_STATE_COMMAND)
+@dataclass(slots=True)
+class ClearAllStateCommandMessage(Message):
+    name: str = pb(12, Kind.STRING, "")
+
+
+@message(MessageType.GET_LAZY_STATE_KEYS_COMMAND)
+@dataclass(slots=True)
+class GetLazyStateKeysCommandMessage(Message):
+    result_completion_id: int = pb(11, Kind.UINT32, 0)
+    name: str = pb(12, Kind.STRING, "")
+
+
+@message(MessageType.GET_EAGER_STATE_COMMAND)
+@dataclass(slots=True)
+class GetEagerStateCommandMessage(Message):
+    key: bytes = pb(1, Kind.BYTES, b"")
+    name: str = pb(12, Kind.STRING, "")
+    void: bool | None = pb(13, Kind.VOID)
+    value: bytes | None = pb(14, Kind.VALUE)
+
+
+@message(MessageType.GET_EAGER_STATE_KEYS_COMMAND)
+@dataclass(slots=True)
+class GetEagerStateKeysCommandMessage(Message):
+    name: str = pb(12, Kind.STRING, "")
+    value: StateKeys | None = pb(14, Kind.MESSAGE, nested=StateKeys)
+
+
+@message(MessageType.GET_PROMISE_COMMAND)
+@dataclass(slots=True)
+class GetPromiseCommandMessage(Message):
+    key: str = pb(1, Kind.STRING, "")
+    result_completion_id: int = pb(11, Kind.UINT32, 0)
+    name: str = pb(12, Kind.STRING, "")
+
+
+@message(MessageType.PEEK_PROMISE_COMMAND)
+@dataclass(slots=True)
+class PeekPromiseCommandMessage(Message):
+    key: str = pb(1, Kind.STRING, "")
+    result_completion_id: int = pb(11, Kind.UINT32, 0)
+    name: str = pb(12, Kind.STRING, "")
+
+
+@message(MessageType.COMPLETE_PROMISE_COMMAND)
+@dataclass(slots=True)
+class CompletePromiseCommandMessage(Message):
+    key: str = pb(1, Kind.STRING, "")
+    completion_value: bytes | None = pb(2, Kind.VALUE)
+    completion_failure: Failure | None = pb(3, Kind.MESSAGE, nested=Failure)
+    result_completion_id: int = pb(11, Kind.UINT32, 0)
+    name: str = pb(12, Kind.STRING, "")
+
+
+@message(MessageType.SLEEP_COMMAND)
+@dataclass(slots=True)
+class SleepCommandMessage(Message):
+    wake_up_time: int = pb(1, Kind.UINT64, 0)
+    result_completion_id: int = pb(11, Kind.UINT32, 0)
+    name: str = pb(12, Kind.STRING, "")
+
+
+@message(MessageType.CALL_COMMAND)
+@dataclass(slots=True)
+class CallCommandMessage(Message):
+    service_name: str = pb(1, Kind.STRING, "")
+    handler_name: str = pb(2, Kind.STRING, "")
+    parameter: bytes = pb(3, Kind.BYTES, b"")
+    headers: list[Header] = pb(4, Kind.REPEATED_MESSAGE, nested=Header)
+    key: str = pb(5, Kind.STRING, "")
+    idempotency_key: str | None = pb(6, Kind.STRING)
+    invocation_id_notification_idx: int = pb(10, Kind.UINT32, 0)
+    result_completion_id: int = pb(11, Kind.UINT32, 0)
+    name: str = pb(12, Kind.STRING, "")
+
+
+@message(MessageType.ONE_WAY_CALL_COMMAND)
+@dataclass(slots=True)
+class OneWayCallCommandMessage(Message):
+    service_name: str = pb(1, Kind.STRING, "")
+    handler_name: str = pb(2, Kind.STRING, "")
+    parameter: bytes = pb(3, Kind.BYTES, b"")
+    invoke_time: int = pb(4, Kind.UINT64, 0)
+    headers: list[Header] = pb(5, Kind.REPEATED_MESSAGE, nested=Header)
+    key: str = pb(6, Kind.STRING, "")
+    idempotency_key: str | None = pb(7, Kind.STRING)
+    invocation_id_notification_idx: int = pb(10, Kind.UINT32, 0)
+    name: str = pb(12, Kind.STRING, "")
+
+
+@message(MessageType.SEND_SIGNAL_COMMAND)
+@dataclass(slots=True)
+class SendSignalCommandMessage(Message):
+    target_invocation_id: str = pb(1, Kind.STRING, "")
+    idx: int | None = pb(2, Kind.UINT32)
+    signal_name: str | None = pb(3, Kind.STRING)
+    void: bool | None = pb(4, Kind.VOID)
+    value: bytes | None = pb(5, Kind.VALUE)
+    failure: Failure | None = pb(6, Kind.MESSAGE, nested=Failure)
+    name: str = pb(12, Kind.STRING, "")  # "entry_name" in the proto
+
+
+@message(MessageType.RUN_COMMAND)
+@dataclass(slots=True)
+class RunCommandMessage(Message):
+    result_completion_id: int = pb(11, Kind.UINT32, 0)
+    name: str = pb(12, Kind.STRING, "")
+
+
+@message(MessageType.ATTACH_INVOCATION_COMMAND)
+@dataclass(slots=True)
+class AttachInvocationCommandMessage(Message):
+    invocation_id: str | None = pb(1, Kind.STRING)
+    idempotent_request_target: IdempotentRequestTarget | None = pb(
+        3, Kind.MESSAGE, nested=IdempotentRequestTarget
+    )
+    workflow_target: WorkflowTarget | None = pb(4, Kind.MESSAGE, nested=WorkflowTarget)
+    result_completion_id: int = pb(11, Kind.UINT32, 0)
+    name: str = pb(12, Kind.STRING, "")
+
+
+@message(MessageType.GET_INVOCATION_OUTPUT_COMMAND)
+@dataclass(slots=True)
+class GetInvocationOutputCommandMessage(Message):
+    invocation_id: str | None = pb(1, Kind.STRING)
+    idempotent_request_target: IdempotentRequestTarget | None = pb(
+        3, Kind.MESSAGE, nested=IdempotentRequestTarget
+    )
+    workflow_target: WorkflowTarget | None = pb(4, Kind.MESSAGE, nested=WorkflowTarget)
+    result_completion_id: int = pb(11, Kind.UINT32, 0)
+    name: str = pb(12, Kind.STRING, "")
+
+
+@message(MessageType.COMPLETE_AWAKEABLE_COMMAND)
+@dataclass(slots=True)
+class CompleteAwakeableCommandMessage(Message):
+    awakeable_id: str = pb(1, Kind.STRING, "")
+    value: bytes | None = pb(2, Kind.VALUE)
+    failure: Failure | None = pb(3, Kind.MESSAGE, nested=Failure)
+    name: str = pb(12, Kind.STRING, "")
+
+
+# ---- notifications (§5.5): every id shares this one shape ----------------------------------
+
+
+@message()
+@dataclass(slots=True)
+class NotificationMessage(Message):
+    completion_id: int | None = pb(1, Kind.UINT32)
+    signal_id: int | None = pb(2, Kind.UINT32)
+    signal_name: str | None = pb(3, Kind.STRING)
+    void: bool | None = pb(4, Kind.VOID)
+    value: bytes | None = pb(5, Kind.VALUE)
+    failure: Failure | None = pb(6, Kind.MESSAGE, nested=Failure)
+    invocation_id: str | None = pb(16, Kind.STRING)
+    state_keys: StateKeys | None = pb(17, Kind.MESSAGE, nested=StateKeys)
+
+
+for _t in MessageType:
+    if _t.is_notification:
+        MESSAGES[_t] = NotificationMessage
+
+
+# ---- the codec -----------------------------------------------------------------------------
+
+_ZERO: dict[Kind, Any] = {Kind.UINT32: 0, Kind.UINT64: 0, Kind.BOOL: False, Kind.STRING: "", Kind.BYTES: b""}
+
+
+def _tag(number: int, wire_type: int) -> bytes:
+    return encode_varint((number << 3) | wire_type)
+
+
+def _len_delimited(number: int, payload: bytes) -> bytes:
+    return _tag(number, 2) + encode_varint(len(payload)) + payload
+
+
+def encode_message(msg: Any) -> bytes:
+    """Encode a message to protobuf bytes, field by field as its table says."""
+    out = bytearray()
+    optional_scalars = getattr(type(msg), "_optional", None)
+    if optional_scalars is None:
+        optional_scalars = _optional_scalars(type(msg))
+    for number, attr, kind, _nested in msg.FIELDS:
+        value = getattr(msg, attr)
+        if value is None:
+            continue
+        if kind in VARINT_KINDS:
+            if value == 0 and attr not in optional_scalars:
+                continue
+            out += _tag(number, 0) + encode_varint(int(value))
+        elif kind is Kind.STRING:
+            if value == "" and attr not in optional_scalars:
+                continue
+            out += _len_delimited(number, value.encode())
+        elif kind is Kind.BYTES:
+            if value == b"" and attr not in optional_scalars:
+                continue
+            out += _len_delimited(number, bytes(value))
+        elif kind is Kind.VALUE:
+            inner = _len_delimited(1, bytes(value)) if value else b""
+            out += _len_delimited(number, inner)
+        elif kind is Kind.VOID:
+            if value:
+                out += _len_delimited(number, b"")
+        elif kind is Kind.MESSAGE:
+            out += _len_delimited(number, encode_message(value))
+        elif kind is Kind.REPEATED_UINT32:
+            if value:
+                out += _len_delimited(number, b"".join(encode_varint(v) for v in value))
+        elif kind is Kind.REPEATED_STRING:
+            for v in value:
+                out += _len_delimited(number, v.encode())
+        elif kind is Kind.REPEATED_BYTES:
+            for v in value:
+                out += _len_delimited(number, bytes(v))
+        else:  # REPEATED_MESSAGE
+            for v in value:
+                out += _len_delimited(number, encode_message(v))
+    return bytes(out)
+
+
+def _optional_scalars(cls: type[Any]) -> frozenset[str]:
+    """Scalar fields whose default is None: proto3 ``optional`` or oneof arms, sent even when zero."""
+    names = frozenset(
+        f.name for f in dataclasses.fields(cls) if f.default is None and f.metadata["pb"][1] in _ZERO
+    )
+    cls._optional = names  # type: ignore[attr-defined]
+    return names
+
+
+def decode_message(cls: type[M], payload: bytes) -> M:
+    """Decode protobuf bytes into ``cls``; unknown fields are skipped, bad bytes raise ProtocolViolation."""
+    by_number: dict[int, tuple[int, str, Kind, Any]] = cls.BY_NUMBER  # type: ignore[attr-defined]
+    kwargs: dict[str, Any] = {}
+    for number, wire_type, raw in decode_fields(payload):
+        row = by_number.get(number)
+        if row is None:
+            continue
+        _, attr, kind, nested = row
+        try:
+            if kind in VARINT_KINDS:
+                if wire_type != 0:
+                    raise ProtocolViolation(f"{cls.__name__}.{attr}: expected a varint")
+                kwargs[attr] = bool(raw) if kind is Kind.BOOL else raw
+                continue
+            if kind is Kind.REPEATED_UINT32:
+                values = kwargs.setdefault(attr, [])
+                if wire_type == 0:
+                    values.append(raw)
+                elif wire_type == 2:
+                    values.extend(decode_packed_varints(raw))
+                else:
+                    raise ProtocolViolation(f"{cls.__name__}.{attr}: bad wire type {wire_type}")
+                continue
+            if wire_type != 2:
+                raise ProtocolViolation(f"{cls.__name__}.{attr}: expected a length-delimited field")
+            if kind is Kind.STRING:
+                kwargs[attr] = raw.decode()
+            elif kind is Kind.BYTES:
+                kwargs[attr] = bytes(raw)
+            elif kind is Kind.VALUE:
+                content = b""
+                for n, wt, v in decode_fields(raw):
+                    if n == 1 and wt == 2:
+                        content = bytes(v)
+                kwargs[attr] = content
+            elif kind is Kind.VOID:
+                kwargs[attr] = True
+            elif kind is Kind.MESSAGE:
+                kwargs[attr] = decode_message(nested, raw)
+            elif kind is Kind.REPEATED_STRING:
+                kwargs.setdefault(attr, []).append(raw.decode())
+            elif kind is Kind.REPEATED_BYTES:
+                kwargs.setdefault(attr, []).append(bytes(raw))
+            else:
+                kwargs.setdefault(attr, []).append(decode_message(nested, raw))
+        except UnicodeDecodeError as e:
+            raise ProtocolViolation(f"{cls.__name__}.{attr}: invalid UTF-8") from e
+    return cls(**kwargs)
