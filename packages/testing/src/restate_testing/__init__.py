@@ -1,1 +1,38 @@
-"""Placeholder; see its issue."""
+"""restate_testing: run restate-server for tests and local development.
+
+::
+
+    from restate_testing import RestateEnvironment
+
+    with RestateEnvironment(app) as env:        # server up, app served, deployment registered
+        env.client.service("Greeter").call("greet", "Ann")
+
+Also: :class:`RestateServer` (just the server, with stop/kill/restart for crash tests),
+:class:`AppServer` (hypercorn on a background thread), a pytest plugin (``restate_env`` fixture) and
+``python -m restate_testing dev module:app``.
+"""
+
+from __future__ import annotations
+
+from ._config import DEFAULT_IMAGE
+from ._endpoint import AppServer
+from ._environment import RestateEnvironment
+from ._errors import ProvisionError, RestateStartError
+from ._provision import DEFAULT_SERVER_VERSION, find_restate_server
+from ._server import RestateServer
+
+__all__ = [
+    "DEFAULT_IMAGE",
+    "DEFAULT_SERVER_VERSION",
+    "AppServer",
+    "ProvisionError",
+    "RestateEnvironment",
+    "RestateServer",
+    "RestateStartError",
+    "find_restate_server",
+]
+
+for _name in __all__:
+    _value = globals()[_name]
+    if hasattr(_value, "__module__"):
+        _value.__module__ = __name__

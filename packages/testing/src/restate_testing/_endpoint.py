@@ -1,0 +1,144 @@
+"""AppServer: serve an ASGI app with hypercorn on a background thread with its own event loop."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import threading
+import time
+from collections.abc import Awaitable, Callable
+from types import TracebackType
+from typing import Any, Self
+
+from hypercorn.asyncio import serve  # pyright: ignore[reportUnknownVariableType]
+from hypercorn.config import Config
+
+from ._errors import RestateStartError
+from ._ports import free_ports, is_listening
+
+__all__ = ["AppServer", "serve_asgi"]
+
+_log = logging.getLogger("restate_testing.endpoint")
+
+
+class AppServer:
+    """Serves ``app`` over HTTP/1.1 and cleartext HTTP/2 (what restate-server speaks) on a free port.
+
+    The server runs on a daemon thread with its own event loop, so it serves while the test blocks
+    on a synchronous call. :meth:`stop` and :meth:`start` again reuse the same port, which lets a test
+    take an endpoint away and bring it back (restate-server retries in between).
+
+    Args:
+        app: the ASGI application, e.g. ``restate_sdk.app([...])``.
+        host: interface to listen on.
+        port: port to listen on; a free one when omitted.
+        graceful_timeout: seconds stop() lets in-flight requests finish before cancelling them.
+    """
+
+    def __init__(
+        self, app: Any, *, host: str = "127.0.0.1", port: int | None = None, graceful_timeout: float = 1.0
+    ) -> None:
+        self.app = app
+        self.host = host
+        self.port = port if port is not None else free_ports(1)[0]
+        self.graceful_timeout = graceful_timeout
+        self._thread: threading.Thread | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._shutdown: asyncio.Event | None = None
+        self._error: BaseException | None = None
+        self._stop_grace = graceful_timeout
+
+    @property
+    def url(self) -> str:
+        """``http://host:port`` of this server, as seen from this machine."""
+        return f"http://{self.host}:{self.port}"
+
+    def running(self) -> bool:
+        """True while the serving thread is alive."""
+        return self._thread is not None and self._thread.is_alive()
+
+    def start(self, timeout: float = 10.0) -> Self:
+        """Start serving and return once the port accepts connections."""
+        if self.running():
+            return self
+        self._error = None
+        ready = threading.Event()
+        self._thread = threading.Thread(
+            target=self._run, args=(ready,), name=f"restate-testing-endpoint-{self.port}", daemon=True
+        )
+        self._thread.start()
+        ready.wait(timeout)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if not self._thread.is_alive():
+                raise RestateStartError(f"the app server on port {self.port} stopped: {self._error!r}") from (
+                    self._error
+                )
+            if is_listening(self.port, "127.0.0.1" if self.host in ("0.0.0.0", "") else self.host):
+                _log.debug("serving the app on %s", self.url)
+                return self
+            time.sleep(0.02)
+        self.stop()
+        raise RestateStartError(f"the app server did not listen on port {self.port} within {timeout}s")
+
+    def stop(self, graceful_timeout: float | None = None) -> None:
+        """Stop serving: in-flight requests get ``graceful_timeout`` seconds, then are cancelled."""
+        thread, loop, shutdown = self._thread, self._loop, self._shutdown
+        if thread is None:
+            return
+        if loop is not None and shutdown is not None and thread.is_alive():
+            self._stop_grace = self.graceful_timeout if graceful_timeout is None else graceful_timeout
+            # The loop may close between the check and the call; then there is nothing left to stop.
+            with contextlib.suppress(RuntimeError):
+                loop.call_soon_threadsafe(shutdown.set)
+        thread.join(timeout=30)
+        if thread.is_alive():
+            _log.warning("the app server thread on port %s did not stop within 30s", self.port)
+        self._thread = self._loop = self._shutdown = None
+
+    def restart(self) -> Self:
+        """Stop and start again on the same port."""
+        self.stop()
+        return self.start()
+
+    def __enter__(self) -> Self:
+        return self.start()
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.stop()
+
+    def _run(self, ready: threading.Event) -> None:
+        try:
+            with asyncio.Runner() as runner:
+                runner.run(self._serve(ready))
+        except BaseException as error:  # handed to start(); a thread has nobody else to tell
+            self._error = error
+            _log.exception("the app server on port %s failed", self.port)
+        finally:
+            ready.set()
+
+    async def _serve(self, ready: threading.Event) -> None:
+        self._loop = asyncio.get_running_loop()
+        shutdown = self._shutdown = asyncio.Event()
+        ready.set()
+        config = Config()
+        config.bind = [f"{self.host}:{self.port}"]
+        config.accesslog = None
+        config.errorlog = _log
+        config.graceful_timeout = self.graceful_timeout
+
+        async def trigger() -> None:
+            await shutdown.wait()
+            config.graceful_timeout = self._stop_grace  # read by hypercorn once shutdown begins
+
+        await serve_asgi(self.app, config, trigger)
+
+
+async def serve_asgi(
+    app: Any, config: Config, shutdown_trigger: Callable[[], Awaitable[None]] | None = None
+) -> None:
+    """hypercorn's serve() for an ASGI app; without a trigger it stops on SIGINT/SIGTERM."""
+    await serve(app, config, shutdown_trigger=shutdown_trigger, mode="asgi")
