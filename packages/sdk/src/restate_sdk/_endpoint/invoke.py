@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import logging
 import traceback
 from collections.abc import Awaitable, Callable, MutableMapping
@@ -14,6 +15,7 @@ from .._definitions import HandlerInfo
 from .._engine.engine import InvocationEngine
 from .._engine.errors import ProtocolError
 from .._errors import TerminalError
+from .._sync_context import SyncContext, executor
 
 __all__ = ["run_attempt"]
 
@@ -121,11 +123,13 @@ async def run_attempt(
 async def _run_handler(info: HandlerInfo, engine: InvocationEngine, ctx: InvocationContext) -> None:
     try:
         assert engine.input is not None
+        args: tuple[Any, ...] = ()
         if info.has_input:
-            arg = decode_input(info.input_serde, engine.input.value or b"", "input")
-            result = await info.fn(ctx, arg)
+            args = (decode_input(info.input_serde, engine.input.value or b"", "input"),)
+        if info.is_async:
+            result = await info.fn(ctx, *args)
         else:
-            result = await info.fn(ctx)
+            result = await _run_sync(info, ctx, args)
         if ctx.protocol_error is not None:
             raise ctx.protocol_error  # user code swallowed it; the attempt is still broken
         engine.write_output(info.output_serde.encode(result))
@@ -151,6 +155,17 @@ async def _run_handler(info: HandlerInfo, engine: InvocationEngine, ctx: Invocat
                 e,
             )
             engine.fail(500, f"{type(e).__name__}: {e}", stacktrace=traceback.format_exc())
+
+
+async def _run_sync(info: HandlerInfo, ctx: InvocationContext, args: tuple[Any, ...]) -> Any:
+    """A plain ``def`` handler runs on a worker thread with the blocking context."""
+    loop = asyncio.get_running_loop()
+    sync_ctx = SyncContext(ctx, loop)
+    call = contextvars.copy_context().run
+    try:
+        return await loop.run_in_executor(executor, call, info.fn, sync_ctx, *args)
+    finally:
+        sync_ctx.close()
 
 
 def _fail_protocol(engine: InvocationEngine, e: ProtocolError) -> None:

@@ -1,0 +1,214 @@
+"""Plain ``def`` handlers: the same Context methods, blocking, on a worker thread.
+
+Every call hops to the event loop that owns the invocation (the engine is single-threaded) and
+waits there; the worker thread only blocks itself, never the loop. Methods that return a future
+in the async API return its value here; ``awakeable`` returns ``(id, future)`` whose
+``result()`` blocks, and sends return a handle whose ``invocation_id()`` blocks.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import inspect
+import random as _random
+import uuid as _uuid
+from collections.abc import Callable
+from typing import Any, Generic, TypeVar
+
+from ._context import Request
+from ._context_impl import InvocationContext
+from ._futures import RestateFuture, SendHandle
+
+__all__ = ["SyncContext", "SyncFuture", "SyncSendHandle", "executor"]
+
+T = TypeVar("T")
+
+# Sync handlers block a thread while they wait on durable results, so allow many.
+executor = concurrent.futures.ThreadPoolExecutor(max_workers=256, thread_name_prefix="restate-handler")
+
+
+class _Bridge:
+    def __init__(self, ctx: InvocationContext, loop: asyncio.AbstractEventLoop) -> None:
+        self.ctx = ctx
+        self.loop = loop
+        self.pending: set[concurrent.futures.Future[Any]] = set()
+        self.closed = False
+
+    def call(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        if self.closed:
+            raise asyncio.CancelledError("the invocation attempt has ended")
+
+        async def on_loop() -> Any:
+            result = fn(*args, **kwargs)
+            if isinstance(result, RestateFuture) or inspect.isawaitable(result):
+                result = await result
+            return result
+
+        fut = asyncio.run_coroutine_threadsafe(on_loop(), self.loop)
+        self.pending.add(fut)
+        try:
+            return fut.result()
+        finally:
+            self.pending.discard(fut)
+
+    def close(self) -> None:
+        """Unblock the worker thread when the attempt ends under it."""
+        self.closed = True
+        for fut in list(self.pending):
+            fut.cancel()
+
+
+class SyncFuture(Generic[T]):
+    """A durable result in a plain ``def`` handler; ``result()`` blocks until it is there."""
+
+    def __init__(self, bridge: _Bridge, future: RestateFuture[T]) -> None:
+        self._bridge = bridge
+        self._future = future
+
+    def result(self) -> T:
+        return self._bridge.call(lambda: self._future)  # type: ignore[no-any-return]
+
+
+class SyncSendHandle:
+    """A one-way send from a plain ``def`` handler."""
+
+    def __init__(self, bridge: _Bridge, handle: SendHandle) -> None:
+        self._bridge = bridge
+        self._handle = handle
+
+    def invocation_id(self) -> str:
+        return self._bridge.call(self._handle.invocation_id)  # type: ignore[no-any-return]
+
+
+class _SyncPromise(Generic[T]):
+    def __init__(self, bridge: _Bridge, promise: Any) -> None:
+        self._bridge = bridge
+        self._promise = promise
+
+    def value(self) -> T:
+        return self._bridge.call(self._promise.value)  # type: ignore[no-any-return]
+
+    def peek(self) -> T | None:
+        return self._bridge.call(self._promise.peek)  # type: ignore[no-any-return]
+
+    def resolve(self, value: T) -> None:
+        self._bridge.call(self._promise.resolve, value)
+
+    def reject(self, message: str, code: int = 500) -> None:
+        self._bridge.call(self._promise.reject, message, code)
+
+
+class SyncContext:
+    """The blocking twin of the invocation context, handed to plain ``def`` handlers."""
+
+    def __init__(self, ctx: InvocationContext, loop: asyncio.AbstractEventLoop) -> None:
+        self._ctx = ctx
+        self._bridge = _Bridge(ctx, loop)
+
+    def close(self) -> None:
+        self._bridge.close()
+
+    # pure reads: no hop needed
+    def invocation_id(self) -> str:
+        return self._ctx.invocation_id()
+
+    def key(self) -> str:
+        return self._ctx.key()
+
+    def request(self) -> Request:
+        return self._ctx.request()
+
+    def random(self) -> _random.Random:
+        return self._ctx.random()
+
+    def uuid(self) -> _uuid.UUID:
+        return self._ctx.uuid()
+
+    # blocking operations
+    def time(self) -> float:
+        return self._bridge.call(self._ctx.time)  # type: ignore[no-any-return]
+
+    def run(self, name: str, fn: Callable[..., Any], *args: Any, **options: Any) -> Any:
+        return self._bridge.call(self._ctx.run, name, fn, *args, **options)
+
+    def sleep(self, delta: Any, name: str = "") -> None:
+        self._bridge.call(self._ctx.sleep, delta, name)
+
+    def get(self, name: str, type_hint: Any = None, serde: Any = None) -> Any:
+        return self._bridge.call(self._ctx.get, name, type_hint, serde)
+
+    def state_keys(self) -> list[str]:
+        return self._bridge.call(self._ctx.state_keys)  # type: ignore[no-any-return]
+
+    def set(self, name: str, value: Any, serde: Any = None) -> None:
+        self._bridge.call(self._ctx.set, name, value, serde)
+
+    def clear(self, name: str) -> None:
+        self._bridge.call(self._ctx.clear, name)
+
+    def clear_all(self) -> None:
+        self._bridge.call(self._ctx.clear_all)
+
+    def service_call(self, handler: Callable[..., Any], arg: Any = None, **options: Any) -> Any:
+        return self._bridge.call(self._ctx.service_call, handler, arg, **options)
+
+    def object_call(self, handler: Callable[..., Any], key: str, arg: Any = None, **options: Any) -> Any:
+        return self._bridge.call(self._ctx.object_call, handler, key, arg, **options)
+
+    def workflow_call(self, handler: Callable[..., Any], key: str, arg: Any = None, **options: Any) -> Any:
+        return self._bridge.call(self._ctx.workflow_call, handler, key, arg, **options)
+
+    def generic_call(
+        self, service: str, handler: str, arg: Any = None, key: str | None = None, **options: Any
+    ) -> Any:
+        return self._bridge.call(self._ctx.generic_call, service, handler, arg, key, **options)
+
+    def _send(self, method: Callable[..., SendHandle], *args: Any, **options: Any) -> SyncSendHandle:
+        return SyncSendHandle(self._bridge, self._bridge.call(method, *args, **options))
+
+    def service_send(self, handler: Callable[..., Any], arg: Any = None, **options: Any) -> SyncSendHandle:
+        return self._send(self._ctx.service_send, handler, arg, **options)
+
+    def object_send(
+        self, handler: Callable[..., Any], key: str, arg: Any = None, **options: Any
+    ) -> SyncSendHandle:
+        return self._send(self._ctx.object_send, handler, key, arg, **options)
+
+    def workflow_send(
+        self, handler: Callable[..., Any], key: str, arg: Any = None, **options: Any
+    ) -> SyncSendHandle:
+        return self._send(self._ctx.workflow_send, handler, key, arg, **options)
+
+    def generic_send(
+        self, service: str, handler: str, arg: Any = None, key: str | None = None, **options: Any
+    ) -> SyncSendHandle:
+        return self._send(self._ctx.generic_send, service, handler, arg, key, **options)
+
+    def awakeable(self, type_hint: Any = None, serde: Any = None) -> tuple[str, SyncFuture[Any]]:
+        awakeable_id, future = self._bridge.call(self._ctx.awakeable, type_hint, serde)
+        return awakeable_id, SyncFuture(self._bridge, future)
+
+    def resolve_awakeable(self, awakeable_id: str, value: Any, serde: Any = None) -> None:
+        self._bridge.call(self._ctx.resolve_awakeable, awakeable_id, value, serde)
+
+    def reject_awakeable(self, awakeable_id: str, reason: str, code: int = 500) -> None:
+        self._bridge.call(self._ctx.reject_awakeable, awakeable_id, reason, code)
+
+    def signal(self, name: str, type_hint: Any = None, serde: Any = None) -> Any:
+        return self._bridge.call(self._ctx.signal, name, type_hint, serde)
+
+    def resolve_signal(self, invocation_id: str, name: str, value: Any, serde: Any = None) -> None:
+        self._bridge.call(self._ctx.resolve_signal, invocation_id, name, value, serde)
+
+    def reject_signal(self, invocation_id: str, name: str, reason: str, code: int = 500) -> None:
+        self._bridge.call(self._ctx.reject_signal, invocation_id, name, reason, code)
+
+    def cancel_invocation(self, invocation_id: str) -> None:
+        self._bridge.call(self._ctx.cancel_invocation, invocation_id)
+
+    def attach_invocation(self, invocation_id: str, type_hint: Any = None, serde: Any = None) -> Any:
+        return self._bridge.call(self._ctx.attach_invocation, invocation_id, type_hint, serde)
+
+    def promise(self, name: str, type_hint: Any = None, serde: Any = None) -> _SyncPromise[Any]:
+        return _SyncPromise(self._bridge, self._ctx.promise(name, type_hint, serde))
