@@ -15,6 +15,8 @@ Example::
 
 from __future__ import annotations
 
+import contextlib
+
 from ._codecs import BytesSerde, JsonSerde, PydanticSerde, Serde, serde_for
 from ._context import (
     Context,
@@ -70,7 +72,5 @@ __all__ = [
 for _name in __all__:
     _obj = globals()[_name]
     if getattr(_obj, "__module__", "").startswith("restate_sdk."):
-        try:
+        with contextlib.suppress(AttributeError, TypeError):
             _obj.__module__ = "restate_sdk"
-        except (AttributeError, TypeError):
-            pass

@@ -1,0 +1,164 @@
+"""The ASGI app called in-process with scripted receive/send."""
+
+from __future__ import annotations
+
+from collections.abc import MutableMapping
+from typing import Any
+
+import msgspec
+import pytest
+import restate_sdk as restate
+from restate_sdk._engine import messages as m
+from restate_sdk._engine.framing import encode_header
+
+svc = restate.Service("Greeter", description="says hello")
+
+
+@svc.handler(documentation="greets")
+async def greet(ctx: restate.Context, name: str) -> str:
+    return f"Hello {name}!"
+
+
+obj = restate.VirtualObject("Counter")
+
+
+@obj.handler(kind="shared", inactivity_timeout=__import__("datetime").timedelta(seconds=5))
+async def get(ctx: restate.ObjectSharedContext) -> int:
+    return 0
+
+
+wf = restate.Workflow("Flow")
+
+
+@wf.main(retry_policy=restate.RetryPolicy(max_attempts=3, on_max_attempts="kill"))
+async def run(ctx: restate.WorkflowContext, x: int) -> None:
+    return None
+
+
+APP = restate.app([svc, obj, wf])
+
+
+async def request(
+    path: str, headers: dict[str, str], body: bytes = b"", method: str = "GET", http_version: str = "2"
+) -> tuple[int, dict[str, str], bytes]:
+    sent: list[MutableMapping[str, Any]] = []
+    chunks = [{"type": "http.request", "body": body, "more_body": False}]
+
+    async def receive() -> MutableMapping[str, Any]:
+        return chunks.pop(0) if chunks else {"type": "http.disconnect"}
+
+    async def send(msg: MutableMapping[str, Any]) -> None:
+        sent.append(msg)
+
+    scope = {
+        "type": "http",
+        "method": method,
+        "path": path,
+        "http_version": http_version,
+        "headers": [(k.encode(), v.encode()) for k, v in headers.items()],
+    }
+    await APP(scope, receive, send)
+    start = sent[0]
+    out = b"".join(x.get("body", b"") for x in sent[1:])
+    return start["status"], {k.decode(): v.decode() for k, v in start["headers"]}, out
+
+
+def frame(msg: Any) -> bytes:
+    payload = m.encode_message(msg)
+    return encode_header(msg.TYPE, len(payload)) + payload
+
+
+async def test_discovery_picks_the_highest_manifest_version_offered() -> None:
+    accept = ", ".join(f"application/vnd.restate.endpointmanifest.v{v}+json" for v in (1, 2, 3, 4))
+    status, headers, body = await request("/discover", {"accept": accept})
+    assert status == 200
+    assert headers["content-type"] == "application/vnd.restate.endpointmanifest.v4+json"
+    manifest = msgspec.json.decode(body)
+    assert manifest["protocolMode"] == "BIDI_STREAM"
+    assert (manifest["minProtocolVersion"], manifest["maxProtocolVersion"]) == (5, 6)
+    greeter, counter, flow = manifest["services"]
+    assert greeter["documentation"] == "says hello"
+    assert greeter["handlers"][0]["input"] == {
+        "required": False,
+        "contentType": "application/json",
+        "jsonSchema": {"type": "string"},
+    }
+    assert greeter["handlers"][0]["output"]["jsonSchema"] == {"type": "string"}
+    assert counter["handlers"][0]["ty"] == "SHARED"
+    assert counter["handlers"][0]["inactivityTimeout"] == 5000
+    assert counter["handlers"][0]["input"] == {}
+    main = flow["handlers"][0]
+    assert main["ty"] == "WORKFLOW"
+    assert main["retryPolicyMaxAttempts"] == 3
+    assert main["retryPolicyOnMaxAttempts"] == "KILL"
+
+
+async def test_older_manifest_versions_leave_newer_fields_out() -> None:
+    status, headers, body = await request(
+        "/discover", {"accept": "application/vnd.restate.endpointmanifest.v2+json"}, http_version="1.1"
+    )
+    assert status == 200
+    assert headers["content-type"] == "application/vnd.restate.endpointmanifest.v2+json"
+    manifest = msgspec.json.decode(body)
+    assert manifest["protocolMode"] == "REQUEST_RESPONSE"
+    assert "inactivityTimeout" not in manifest["services"][1]["handlers"][0]
+    assert "retryPolicyMaxAttempts" not in manifest["services"][2]["handlers"][0]
+
+
+async def test_discovery_without_a_supported_version_is_415() -> None:
+    status, _, body = await request(
+        "/discover", {"accept": "application/vnd.restate.endpointmanifest.v9+json"}
+    )
+    assert status == 415
+    assert b"v2..v4" in body
+
+
+async def test_health() -> None:
+    status, _, body = await request("/health", {})
+    assert (status, body) == (200, b'{"status":"ok"}')
+
+
+@pytest.mark.parametrize(
+    ("path", "content_type", "status"),
+    [
+        ("/invoke/Nope/greet", "application/vnd.restate.invocation.v6", 404),
+        ("/invoke/Greeter/nope", "application/vnd.restate.invocation.v6", 404),
+        ("/invoke/Greeter/greet", "application/json", 415),
+        ("/invoke/Greeter/greet", "application/vnd.restate.invocation.v9", 415),
+        ("/somewhere", "application/json", 404),
+    ],
+)
+async def test_invoke_rejects(path: str, content_type: str, status: int) -> None:
+    got, _, _ = await request(path, {"content-type": content_type}, method="POST")
+    assert got == status
+
+
+async def test_invoke_runs_a_handler_in_request_response_mode() -> None:
+    body = frame(m.StartMessage(id=b"\x01" * 24, debug_id="inv_1", known_entries=1, random_seed=7)) + frame(
+        m.InputCommandMessage(value=b'"Ann"')
+    )
+    ct = "application/vnd.restate.invocation.v6"
+    status, headers, out = await request("/invoke/Greeter/greet", {"content-type": ct}, body, "POST")
+    assert status == 200
+    assert headers["content-type"] == ct
+    assert out == frame(m.OutputCommandMessage(value=b'"Hello Ann!"')) + frame(m.EndMessage())
+
+
+async def test_invoke_with_a_mount_prefix() -> None:
+    body = frame(m.StartMessage(id=b"\x01" * 24, known_entries=1)) + frame(
+        m.InputCommandMessage(value=b'"B"')
+    )
+    ct = "application/vnd.restate.invocation.v5"
+    status, _, out = await request("/restate/v1/invoke/Greeter/greet", {"content-type": ct}, body, "POST")
+    assert status == 200
+    assert out.endswith(frame(m.EndMessage()))
+
+
+async def test_truncated_journal_is_a_protocol_error() -> None:
+    body = frame(m.StartMessage(id=b"\x01" * 24, known_entries=2)) + frame(
+        m.InputCommandMessage(value=b'"B"')
+    )
+    ct = "application/vnd.restate.invocation.v6"
+    status, _, out = await request("/invoke/Greeter/greet", {"content-type": ct}, body, "POST")
+    assert status == 400
+    assert b"journal was complete" in out
