@@ -7,6 +7,7 @@ installed; ``bytes`` passes through untouched.
 
 from __future__ import annotations
 
+import contextlib
 import typing
 from typing import Any, Generic, Protocol, TypeVar, runtime_checkable
 
@@ -137,10 +138,8 @@ def serde_for(type_hint: Any) -> Serde[Any]:
         serde = PydanticSerde(type_hint)
     else:
         serde = JsonSerde(type_hint)
-    try:
+    with contextlib.suppress(TypeError):  # an unhashable hint is simply not cached
         _CACHE[type_hint] = serde
-    except TypeError:  # unhashable hint: just do not cache it
-        pass
     return serde
 
 

@@ -13,8 +13,8 @@ import concurrent.futures
 import inspect
 import random as _random
 import uuid as _uuid
-from collections.abc import Callable
-from typing import Any, Generic, TypeVar
+from collections.abc import Awaitable, Callable
+from typing import Any, Generic, TypeVar, cast
 
 from ._context import Request
 from ._context_impl import InvocationContext
@@ -40,9 +40,10 @@ class _Bridge:
             raise asyncio.CancelledError("the invocation attempt has ended")
 
         async def on_loop() -> Any:
-            result = fn(*args, **kwargs)
+            result: Any = fn(*args, **kwargs)
             if isinstance(result, RestateFuture) or inspect.isawaitable(result):
-                result = await result
+                awaitable = cast("Awaitable[Any]", result)
+                return await awaitable
             return result
 
         fut = asyncio.run_coroutine_threadsafe(on_loop(), self.loop)

@@ -6,7 +6,7 @@ import asyncio
 import contextvars
 import logging
 import traceback
-from collections.abc import Awaitable, Callable, MutableMapping
+from collections.abc import Awaitable, Callable, MutableMapping, Sequence
 from typing import Any
 
 from .._codecs import decode_input
@@ -15,6 +15,7 @@ from .._definitions import HandlerInfo
 from .._engine.engine import InvocationEngine
 from .._engine.errors import ProtocolError
 from .._errors import TerminalError
+from .._middleware import AttemptInfo, AttemptOutcome, Middleware, open_attempt
 from .._sync_context import SyncContext, executor
 
 __all__ = ["run_attempt"]
@@ -66,6 +67,7 @@ async def run_attempt(
     send: Send,
     content_type: bytes,
     attempt_headers: dict[str, str],
+    middleware: Sequence[Middleware] = (),
 ) -> None:
     try:
         if not await _read_journal(engine, receive):
@@ -89,11 +91,13 @@ async def run_attempt(
             if data:
                 await send({"type": "http.response.body", "body": data, "more_body": True})
 
-    ctx = InvocationContext(engine, info, flush, attempt_headers)
+    ctx = InvocationContext(engine, info, flush, attempt_headers, middleware)
     pump = (
         None if engine.input_closed else asyncio.get_running_loop().create_task(_pump(engine, ctx, receive))
     )
-    task = asyncio.get_running_loop().create_task(_run_handler(info, engine, ctx))
+    task = asyncio.get_running_loop().create_task(
+        _run_with_middleware(middleware, info, engine, ctx) if middleware else _run_handler(info, engine, ctx)
+    )
     ctx.handler_task = task
     try:
         await task
@@ -134,6 +138,7 @@ async def _run_handler(info: HandlerInfo, engine: InvocationEngine, ctx: Invocat
             raise ctx.protocol_error  # user code swallowed it; the attempt is still broken
         engine.write_output(info.output_serde.encode(result))
     except TerminalError as e:
+        ctx.error = e
         if ctx.protocol_error is not None:
             _fail_protocol(engine, ctx.protocol_error)
         elif not engine.closed:
@@ -141,8 +146,10 @@ async def _run_handler(info: HandlerInfo, engine: InvocationEngine, ctx: Invocat
     except (Suspended, AttemptEnded):
         pass
     except ProtocolError as e:
+        ctx.error = e
         _fail_protocol(engine, e)
     except Exception as e:
+        ctx.error = e
         if ctx.protocol_error is not None:
             _fail_protocol(engine, ctx.protocol_error)
         elif not engine.closed:
@@ -161,11 +168,44 @@ async def _run_sync(info: HandlerInfo, ctx: InvocationContext, args: tuple[Any, 
     """A plain ``def`` handler runs on a worker thread with the blocking context."""
     loop = asyncio.get_running_loop()
     sync_ctx = SyncContext(ctx, loop)
-    call = contextvars.copy_context().run
+    context = contextvars.copy_context()
     try:
-        return await loop.run_in_executor(executor, call, info.fn, sync_ctx, *args)
+        return await loop.run_in_executor(executor, lambda: context.run(info.fn, sync_ctx, *args))
     finally:
         sync_ctx.close()
+
+
+_OUTCOMES: dict[str | None, AttemptOutcome] = {
+    "success": "success",
+    "failure": "failure",
+    "suspended": "suspended",
+}
+
+
+async def _run_with_middleware(
+    middleware: Sequence[Middleware], info: HandlerInfo, engine: InvocationEngine, ctx: InvocationContext
+) -> None:
+    """``_run_handler`` inside the middleware's attempt contexts, entered in the handler's own task."""
+    assert engine.start is not None and engine.input is not None
+    attempt = AttemptInfo(
+        service=info.service_name,
+        handler=info.name,
+        service_kind=info.service_kind,
+        invocation_id=engine.invocation_id,
+        key=engine.key,
+        retry_count=engine.start.retry_count_since_last_stored_entry,
+        journal_length=engine.known_commands,
+        attempt_headers=ctx._attempt_headers,
+        request_headers={h.key: h.value for h in engine.input.headers},
+    )
+    stack = open_attempt(middleware, attempt)
+    try:
+        await _run_handler(info, engine, ctx)
+    finally:
+        # An attempt the engine has not closed yet is failed by run_attempt: the server retries it.
+        attempt.outcome = _OUTCOMES.get(engine.outcome, "retry")
+        attempt.error = ctx.protocol_error or ctx.error
+        stack.close()
 
 
 def _fail_protocol(engine: InvocationEngine, e: ProtocolError) -> None:

@@ -13,7 +13,7 @@ def serve(app: Any, port: int = 9080, host: str = "0.0.0.0", **config: Any) -> N
 
     Extra keyword arguments set hypercorn ``Config`` attributes, e.g. ``graceful_timeout=10``.
     """
-    from hypercorn.asyncio import serve as hypercorn_serve
+    from hypercorn.asyncio import serve as hypercorn_serve  # pyright: ignore[reportUnknownVariableType]
     from hypercorn.config import Config
 
     cfg = Config()

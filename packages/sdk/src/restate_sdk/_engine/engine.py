@@ -16,7 +16,7 @@ import hashlib
 from collections import deque
 from dataclasses import fields, replace
 from enum import Enum
-from typing import Any, Final
+from typing import Any, Final, cast
 
 from . import messages as m
 from .errors import JournalMismatch, ProtocolViolation, UnsupportedFeature
@@ -111,6 +111,8 @@ class InvocationEngine:
         self._next_signal = _FIRST_USER_SIGNAL
         self._state: dict[bytes, bytes | None] = {}
         self._partial_state = True
+        self.outcome: str | None = None
+        """How the attempt ended: "success", "failure" (terminal), "suspended" or "error" (retried)."""
 
     # ---- phase bookkeeping ----------------------------------------------------------------
 
@@ -132,6 +134,10 @@ class InvocationEngine:
     @property
     def replaying(self) -> bool:
         return self.phase is Phase.REPLAYING
+
+    def next_recorded(self) -> Any:
+        """While replaying: the recorded command the next operation will be matched against."""
+        return self._replay[0] if self.phase is Phase.REPLAYING else None
 
     # ---- input --------------------------------------------------------------------------------
 
@@ -253,7 +259,7 @@ class InvocationEngine:
                 command_type=int(actual.TYPE),
                 command_name=getattr(actual, "name", None) or None,
             )
-        ignored = _NOT_COMPARED.get(type(actual), ())
+        ignored = _NOT_COMPARED.get(cast(type[Any], type(actual)), ())
         diffs = [
             f"{f.name}: journal has {getattr(recorded, f.name)!r}, handler now has {getattr(actual, f.name)!r}"
             for f in fields(actual)
@@ -542,6 +548,7 @@ class InvocationEngine:
             self._command(m.OutputCommandMessage(value=result))
         self._write(m.EndMessage())
         self._move(Input.SEND_TERMINAL)
+        self.outcome = "failure" if isinstance(result, m.Failure) else "success"
 
     def suspend(self, handles: list[Handle]) -> None:
         """Stop here; the server resumes the invocation when any of ``handles`` completes."""
@@ -558,6 +565,7 @@ class InvocationEngine:
         msg.waiting_named_signals.sort()
         self._write(msg)
         self._move(Input.SEND_TERMINAL)
+        self.outcome = "suspended"
 
     def fail(
         self,
@@ -585,6 +593,7 @@ class InvocationEngine:
             )
         )
         self._move(Input.SEND_TERMINAL)
+        self.outcome = "error"
 
     def _failure(self, failure: m.Failure) -> m.Failure:
         if failure.metadata and self.version < 6:

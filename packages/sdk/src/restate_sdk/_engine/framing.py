@@ -39,7 +39,7 @@ class FrameBuffer:
     """Accumulates bytes and hands out complete frames; partial frames wait for more data."""
 
     def __init__(self, max_message_size: int = DEFAULT_MAX_MESSAGE_SIZE) -> None:
-        self._buf = bytearray()
+        self._buf: bytearray = bytearray()
         self._pos = 0
         self._max = max_message_size
 

@@ -15,7 +15,7 @@ import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import IntEnum
-from typing import Any, ClassVar, TypeVar
+from typing import Any, ClassVar, TypeVar, cast
 
 from .errors import ProtocolViolation
 from .wire import VARINT_KINDS, Kind, decode_fields, decode_packed_varints, encode_varint
@@ -75,7 +75,7 @@ class MessageType(IntEnum):
 def pb(number: int, kind: Kind, default: Any = None, nested: type | None = None) -> Any:
     """Declare a protobuf field: its number and kind (and the class of a nested message)."""
     if kind in (Kind.REPEATED_UINT32, Kind.REPEATED_STRING, Kind.REPEATED_BYTES, Kind.REPEATED_MESSAGE):
-        return field(default_factory=list, metadata={"pb": (number, kind, nested)})
+        return cast(Any, field(default_factory=list, metadata={"pb": (number, kind, nested)}))
     return field(default=default, metadata={"pb": (number, kind, nested)})
 
 
@@ -451,10 +451,12 @@ def _len_delimited(number: int, payload: bytes) -> bytes:
 def encode_message(msg: Any) -> bytes:
     """Encode a message to protobuf bytes, field by field as its table says."""
     out = bytearray()
-    optional_scalars = getattr(type(msg), "_optional", None)
+    cls = cast(type[Any], type(msg))
+    optional_scalars: frozenset[str] | None = getattr(cls, "_optional", None)
     if optional_scalars is None:
-        optional_scalars = _optional_scalars(type(msg))
-    for number, attr, kind, _nested in msg.FIELDS:
+        optional_scalars = _optional_scalars(cls)
+    table: FieldTable = msg.FIELDS
+    for number, attr, kind, _nested in table:
         value = getattr(msg, attr)
         if value is None:
             continue
@@ -504,7 +506,7 @@ def _optional_scalars(cls: type[Any]) -> frozenset[str]:
 
 def decode_message(cls: type[M], payload: bytes) -> M:
     """Decode protobuf bytes into ``cls``; unknown fields are skipped, bad bytes raise ProtocolViolation."""
-    by_number: dict[int, tuple[int, str, Kind, Any]] = cls.BY_NUMBER  # type: ignore[attr-defined]
+    by_number = cast("dict[int, tuple[int, str, Kind, Any]]", getattr(cls, "BY_NUMBER"))  # noqa: B009
     kwargs: dict[str, Any] = {}
     for number, wire_type, raw in decode_fields(payload):
         row = by_number.get(number)
