@@ -328,6 +328,10 @@ class InvocationEngine:
             if isinstance(recorded, m.GetEagerStateCommandMessage):
                 self._command(replace(recorded, key=k))  # compares the key
                 return True, None if recorded.void else recorded.value, None
+            if isinstance(recorded, m.GetLazyStateCommandMessage):
+                # a recorded lazy get is replayed as lazy even if this attempt's map has the key (§6.2)
+                self._command(m.GetLazyStateCommandMessage(key=k, result_completion_id=cid))
+                return False, None, completion(cid)
         if k in self._state or not self._partial_state:
             value = self._state.get(k)
             cmd = m.GetEagerStateCommandMessage(key=k, void=True if value is None else None, value=value)
@@ -344,6 +348,9 @@ class InvocationEngine:
                 self._command(replace(recorded))
                 keys = recorded.value.keys if recorded.value else []
                 return True, [k.decode() for k in keys], None
+            if isinstance(recorded, m.GetLazyStateKeysCommandMessage):
+                self._command(m.GetLazyStateKeysCommandMessage(result_completion_id=cid))  # see get_state
+                return False, [], completion(cid)
         if not self._partial_state:
             keys = sorted(k for k, v in self._state.items() if v is not None)
             self._command(m.GetEagerStateKeysCommandMessage(value=m.StateKeys(keys=keys)))
