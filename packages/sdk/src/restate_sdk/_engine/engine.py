@@ -570,8 +570,8 @@ class InvocationEngine:
         msg.waiting_completions.sort()
         msg.waiting_signals.sort()
         msg.waiting_named_signals.sort()
+        self._move(Input.SEND_TERMINAL)  # check before encoding: no bytes after a terminal message
         self._write(msg)
-        self._move(Input.SEND_TERMINAL)
         self.outcome = "suspended"
 
     def fail(
