@@ -19,6 +19,9 @@ def serve(app: Any, port: int = 9080, host: str = "0.0.0.0", **config: Any) -> N
     cfg = Config()
     cfg.bind = [f"{host}:{port}"]
     cfg.h2_max_concurrent_streams = 2**31 - 1
+    # hypercorn's default (1000 requests per connection) sends GOAWAY and drops the connection with
+    # invocations still streaming on it; restate-server keeps one h2 connection per deployment.
+    cfg.keep_alive_max_requests = 2**31 - 1
     cfg.keep_alive_timeout = 3600
     cfg.graceful_timeout = 30
     for k, v in config.items():
