@@ -9,13 +9,13 @@ import threading
 import time
 from collections.abc import Awaitable, Callable
 from types import TracebackType
-from typing import Any, Self
-
-from hypercorn.asyncio import serve  # pyright: ignore[reportUnknownVariableType]
-from hypercorn.config import Config
+from typing import TYPE_CHECKING, Any, Self
 
 from ._errors import RestateStartError
 from ._ports import free_ports, is_listening
+
+if TYPE_CHECKING:
+    from hypercorn.config import Config
 
 __all__ = ["AppServer", "serve_asgi"]
 
@@ -124,6 +124,8 @@ class AppServer:
         self._loop = asyncio.get_running_loop()
         shutdown = self._shutdown = asyncio.Event()
         ready.set()
+        from hypercorn.config import Config  # imported here: hypercorn is slow to import
+
         config = Config()
         config.bind = [f"{self.host}:{self.port}"]
         config.accesslog = None
@@ -141,4 +143,6 @@ async def serve_asgi(
     app: Any, config: Config, shutdown_trigger: Callable[[], Awaitable[None]] | None = None
 ) -> None:
     """hypercorn's serve() for an ASGI app; without a trigger it stops on SIGINT/SIGTERM."""
+    from hypercorn.asyncio import serve  # pyright: ignore[reportUnknownVariableType]
+
     await serve(app, config, shutdown_trigger=shutdown_trigger, mode="asgi")

@@ -15,7 +15,6 @@ import httpx
 from ._backend import Backend, ServerPorts
 from ._binary import BinaryBackend
 from ._config import default_image, server_env
-from ._container import DockerBackend, docker_available
 from ._errors import RestateStartError
 from ._ports import free_ports
 from ._provision import DEFAULT_SERVER_VERSION, find_restate_server
@@ -42,6 +41,8 @@ def resolve_backend(backend: BackendName | None = None) -> Literal["docker", "bi
     """
     chosen = backend or os.environ.get("RESTATE_TESTING_BACKEND") or "auto"
     if chosen == "auto":
+        from ._container import docker_available  # docker and testcontainers take a while to import
+
         return "docker" if docker_available() else "binary"
     if chosen not in ("docker", "binary"):
         raise ValueError(f"unknown backend {chosen!r}; expected 'auto', 'docker' or 'binary'")
@@ -93,6 +94,11 @@ class RestateServer:
         self._backend: Backend | None = None
         self._closed_logs = ""
         self.ports: ServerPorts | None = None
+
+    @property
+    def env(self) -> dict[str, str]:
+        """The ``RESTATE_*`` settings the server runs with (besides its bind addresses)."""
+        return dict(self._env)
 
     # -- addresses ---------------------------------------------------------------------------------
 
@@ -210,6 +216,8 @@ class RestateServer:
         ingress, admin, node = free_ports(3)
         self.ports = ServerPorts(ingress=ingress, admin=admin, node=node)
         if kind == "docker":
+            from ._container import DockerBackend
+
             return DockerBackend(self._image or default_image(), self._env, self.ports)
         binary: Path = find_restate_server(self._server_version)
         return BinaryBackend(binary, self._env, self.ports)
