@@ -32,10 +32,13 @@ from ._endpoint.app import Endpoint, app
 from ._endpoint.serve import serve
 from ._errors import RestateError, RetryableError, SdkUsageError, TerminalError
 from ._futures import CallFuture, RestateFuture, SendHandle, as_completed, gather, wait_first
+from ._middleware import AttemptInfo, AttemptOutcome, Middleware, OperationInfo, OperationKind
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "AttemptInfo",
+    "AttemptOutcome",
     "BytesSerde",
     "CallFuture",
     "Context",
@@ -43,8 +46,11 @@ __all__ = [
     "Endpoint",
     "HandlerInfo",
     "JsonSerde",
+    "Middleware",
     "ObjectContext",
     "ObjectSharedContext",
+    "OperationInfo",
+    "OperationKind",
     "PydanticSerde",
     "Request",
     "RestateError",

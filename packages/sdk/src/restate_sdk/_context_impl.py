@@ -7,13 +7,14 @@ event loop; ``wait_any`` is where a handler blocks, flushes, suspends or learns 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import inspect
 import logging
 import random as _random
 import time as _time
 import traceback
 import uuid as _uuid
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Generator, Mapping, Sequence
 from datetime import timedelta
 from typing import Any, TypeVar
 
@@ -25,6 +26,7 @@ from ._engine.engine import CANCEL_HANDLE, Handle, InvocationEngine
 from ._engine.errors import ProtocolError
 from ._errors import SdkUsageError, TerminalError
 from ._futures import CallFuture, RestateFuture, SendHandle
+from ._middleware import Middleware, OperationInfo, OperationKind, open_operation, traced_run
 
 __all__ = ["InvocationContext", "Suspended"]
 
@@ -58,6 +60,18 @@ def from_failure(f: m.Failure) -> TerminalError:
     return TerminalError(f.message, status_code=f.code, metadata={md.key: md.value for md in f.metadata})
 
 
+_UNTRACED = contextlib.nullcontext()  # stands in for the middleware's hooks when there are none
+
+
+def _journaled_headers(recorded: Any, headers: Mapping[str, str] | None) -> dict[str, str]:
+    """A replayed call's headers: the handler's, then those a middleware added, from the journal."""
+    merged: dict[str, str] = dict(headers) if headers else {}
+    if isinstance(recorded, m.CallCommandMessage | m.OneWayCallCommandMessage):
+        for h in recorded.headers[len(merged) :]:
+            merged.setdefault(h.key, h.value)
+    return merged
+
+
 class InvocationContext:
     """Implements every Context protocol for one attempt (kind checks happen at call time)."""
 
@@ -67,8 +81,10 @@ class InvocationContext:
         info: HandlerInfo,
         flush: Callable[[], Awaitable[None]],
         attempt_headers: Mapping[str, str],
+        middleware: Sequence[Middleware] = (),
     ) -> None:
         self._engine = engine
+        self._middleware = middleware
         self._info = info
         self._flush = flush
         self._attempt_headers = attempt_headers
@@ -78,6 +94,8 @@ class InvocationContext:
         self._cancelled = False
         self._rng: _random.Random | None = None
         self.protocol_error: ProtocolError | None = None
+        self.error: BaseException | None = None
+        """The exception that ended the attempt (the handler's, or a run's the server retries)."""
         self.handler_task: asyncio.Task[Any] | None = None
 
     # ---- plumbing used by futures and the endpoint ----------------------------------------------
@@ -139,6 +157,41 @@ class InvocationContext:
         except ProtocolError as e:
             self.protocol_error = e
             raise
+
+    @contextlib.contextmanager
+    def _operation(
+        self,
+        kind: OperationKind,
+        service: str = "",
+        handler: str = "",
+        key: str = "",
+        headers: Mapping[str, str] | None = None,
+        delay_ms: int | None = None,
+        *,
+        name: str = "",
+        awakeable_id: str | None = None,
+    ) -> Generator[Mapping[str, str]]:
+        """The middleware's hooks around issuing a new command; none run while replaying.
+
+        Yields the headers a call or send goes out with: the handler's plus those the middleware
+        adds; on replay, the ones it added back then, taken from the journal so the command matches.
+        """
+        engine = self._engine
+        if engine.replaying:
+            yield _journaled_headers(engine.next_recorded(), headers)
+            return
+        info = OperationInfo(
+            kind=kind,
+            name=f"{service}/{handler}" if service else name,
+            service=service,
+            handler=handler,
+            key=key,
+            headers=(dict(headers) if headers else {}) if kind == "call" or kind == "send" else None,
+            delay_ms=delay_ms,
+            awakeable_id=awakeable_id,
+        )
+        with open_operation(self._middleware, info):
+            yield info.headers or {}
 
     # ---- identity -------------------------------------------------------------------------------
 
@@ -246,6 +299,8 @@ class InvocationContext:
             serde = _ANY_JSON if type_hint is Any else serde_for(type_hint)
         handle, index = self._command(self._engine.run, name)
         if not self._engine.is_completed(handle):
+            if self._middleware:
+                fn = traced_run(self._middleware, name, fn)
             policy = _RunPolicy(
                 max_attempts, max_duration, initial_retry_interval, retry_interval_factor, max_retry_interval
             )
@@ -286,6 +341,7 @@ class InvocationContext:
                     )
                 else:
                     log.info("run %r failed (attempt %d), the server will retry: %s", name, retries + 1, e)
+                    self.error = e
                     engine.fail(
                         500,
                         f"{type(e).__name__}: {e}",
@@ -309,7 +365,8 @@ class InvocationContext:
 
     def sleep(self, delta: timedelta, name: str = "") -> RestateFuture[None]:
         wake_up = int(_time.time() * 1000) + _ms(delta)
-        handle = self._command(self._engine.sleep, wake_up, name)
+        with self._operation("sleep", name=name, delay_ms=_ms(delta)) if self._middleware else _UNTRACED:
+            handle = self._command(self._engine.sleep, wake_up, name)
         return RestateFuture(self, handle, lambda _: None)
 
     # ---- calls and sends ------------------------------------------------------------------------
@@ -324,15 +381,17 @@ class InvocationContext:
         idempotency_key: str | None,
         headers: Mapping[str, str] | None,
     ) -> CallFuture[Any]:
-        id_handle, result_handle = self._command(
-            self._engine.call,
-            service,
-            handler,
-            parameter,
-            key=key,
-            headers=list(headers.items()) if headers else None,
-            idempotency_key=idempotency_key,
-        )
+        with self._operation("call", service, handler, key, headers) if self._middleware else _UNTRACED as h:
+            headers = headers if h is None else h  # with middleware: plus the headers it adds
+            id_handle, result_handle = self._command(
+                self._engine.call,
+                service,
+                handler,
+                parameter,
+                key=key,
+                headers=list(headers.items()) if headers else None,
+                idempotency_key=idempotency_key,
+            )
         self._child_calls.append(id_handle)
         return CallFuture(self, result_handle, id_handle, output_serde.decode)
 
@@ -422,16 +481,22 @@ class InvocationContext:
         headers: Mapping[str, str] | None,
     ) -> SendHandle:
         invoke_time = int(_time.time() * 1000) + _ms(delay) if delay else 0
-        id_handle = self._command(
-            self._engine.send,
-            service,
-            handler,
-            parameter,
-            key=key,
-            headers=list(headers.items()) if headers else None,
-            idempotency_key=idempotency_key,
-            invoke_time_ms=invoke_time,
-        )
+        with (
+            self._operation("send", service, handler, key, headers, _ms(delay) if delay else None)
+            if self._middleware
+            else _UNTRACED
+        ) as h:
+            headers = headers if h is None else h  # with middleware: plus the headers it adds
+            id_handle = self._command(
+                self._engine.send,
+                service,
+                handler,
+                parameter,
+                key=key,
+                headers=list(headers.items()) if headers else None,
+                idempotency_key=idempotency_key,
+                invoke_time_ms=invoke_time,
+            )
         return SendHandle(self, id_handle)
 
     def _typed_send(
@@ -506,6 +571,9 @@ class InvocationContext:
         self, type_hint: Any = None, serde: Serde[Any] | None = None
     ) -> tuple[str, RestateFuture[Any]]:
         awakeable_id, handle = self._engine.awakeable()
+        if self._middleware and not self._engine.replaying and not self._engine.is_completed(handle):
+            with self._operation("awakeable", awakeable_id=awakeable_id):
+                pass
         decoder = serde or (serde_for(type_hint) if type_hint is not None else _ANY_JSON)
         return awakeable_id, RestateFuture(self, handle, decoder.decode)
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable, Sequence
-from typing import Any
 
 import msgspec
 
@@ -13,6 +12,7 @@ from .._discovery import build_manifest, manifest_content_type, negotiate
 from .._engine.engine import InvocationEngine
 from .._engine.errors import UnsupportedFeature
 from .._errors import SdkUsageError
+from .._middleware import Middleware
 from .invoke import SERVER_HEADER, Receive, Scope, Send, _reject, run_attempt
 
 __all__ = ["Endpoint", "app"]
@@ -31,7 +31,7 @@ class Endpoint:
         services: Iterable[_Definition],
         *,
         identity_keys: Sequence[str] | None = None,
-        middleware: Sequence[Any] | None = None,
+        middleware: Sequence[Middleware] | None = None,
     ) -> None:
         self.services: dict[str, _Definition] = {}
         for s in services:
@@ -40,7 +40,7 @@ class Endpoint:
             if s.kind == "workflow" and not any(h.kind == "workflow" for h in s.handlers.values()):
                 raise SdkUsageError(f"workflow {s.name} has no main handler (use @workflow.main())")
             self.services[s.name] = s
-        self.middleware = list(middleware or [])
+        self.middleware: list[Middleware] = list(middleware or [])
         self._verifier = None
         if identity_keys:
             from .identity import IdentityVerifier
@@ -109,7 +109,9 @@ class Endpoint:
             await _reject(send, 415, e.message)
             return
         attempt_headers = {k: v for k, v in headers.items() if k not in ("content-type", "accept")}
-        await run_attempt(info, engine, scope, receive, send, content_type.encode(), attempt_headers)
+        await run_attempt(
+            info, engine, scope, receive, send, content_type.encode(), attempt_headers, self.middleware
+        )
 
     def _lookup(self, service: str, handler: str) -> HandlerInfo | None:
         s = self.services.get(service)
@@ -155,7 +157,7 @@ def app(
     services: Iterable[_Definition],
     *,
     identity_keys: Sequence[str] | None = None,
-    middleware: Sequence[Any] | None = None,
+    middleware: Sequence[Middleware] | None = None,
 ) -> Endpoint:
     """Build the ASGI application serving ``services``.
 
@@ -165,5 +167,7 @@ def app(
         # hypercorn module:app --bind 127.0.0.1:9080   (or restate.serve(app, port=9080))
 
     With ``identity_keys`` (``publickeyv1_...``), requests must carry restate-server's signature.
+    ``middleware`` runs around every invocation attempt and durable operation (see ``Middleware``),
+    e.g. ``restate_otel.TracingMiddleware``.
     """
     return Endpoint(services, identity_keys=identity_keys, middleware=middleware)
