@@ -3,6 +3,7 @@ the one I/O call, written once blocking (``SyncIO``) and once for asyncio (``Asy
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Mapping
 from types import TracebackType
 from typing import Any, Self, TypeVar
@@ -24,6 +25,38 @@ class _Default:
 
 DEFAULT: Any = _Default()
 """'Use the client's setting' (for per-request timeouts)."""
+
+
+@functools.cache
+def _otel_inject() -> Callable[[dict[str, str]], None] | None:
+    """opentelemetry-api's ``propagate.inject``, or None when it is not installed (looked up once)."""
+    try:
+        from opentelemetry.propagate import inject
+    except ImportError:
+        return None
+    return inject
+
+
+def trace_context() -> dict[str, str] | None:
+    """The current OpenTelemetry trace context as headers (``traceparent``...), if opentelemetry-api
+    is installed; the invocation then joins the caller's trace.
+
+    The trace flags keep only "sampled": restate-server 1.7 (opentelemetry-rust) rejects a version-00
+    ``traceparent`` whose flags exceed 0x02, e.g. the W3C level-2 "random" flag next to "sampled"
+    that opentelemetry-python sets, and would start a new trace instead.
+    """
+    inject = _otel_inject()
+    if inject is None:
+        return None
+    carrier: dict[str, str] = {}
+    inject(carrier)
+    parent = carrier.get("traceparent")
+    if parent is not None and len(parent) == 55 and parent.startswith("00-"):
+        try:
+            carrier["traceparent"] = f"{parent[:53]}{int(parent[53:], 16) & 0x01:02x}"
+        except ValueError:
+            del carrier["traceparent"]
+    return carrier
 
 
 class HTTPBase:
@@ -61,7 +94,7 @@ class HTTPBase:
             method,
             self.base_url + path,
             content=content or None,
-            headers=merge_headers(self.headers, headers),
+            headers=merge_headers(trace_context(), self.headers, headers),  # explicit headers win
             params=params,
             timeout=self.timeout if timeout is DEFAULT else to_httpx_timeout(timeout),
         )
