@@ -15,8 +15,6 @@ Failures raise ``IngressError`` or one of its subclasses (see ``restate_ingress.
 
 from __future__ import annotations
 
-import contextlib
-
 from ._admin import AdminClient, AsyncAdminClient
 from ._client import (
     AsyncClient,
@@ -74,7 +72,7 @@ def _rewrite_module() -> None:
     """Public names say they live here, not in the private module that defines them."""
     for name in __all__:
         obj = globals()[name]
-        with contextlib.suppress(AttributeError, TypeError):
+        if isinstance(obj, type):
             obj.__module__ = __name__
 
 
