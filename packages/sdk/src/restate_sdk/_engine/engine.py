@@ -345,16 +345,17 @@ class InvocationEngine:
         if self.phase is Phase.REPLAYING:
             recorded = self._replay[0]
             if isinstance(recorded, m.GetEagerStateKeysCommandMessage):
+                names = _key_names(recorded.value.keys if recorded.value else [])
                 self._command(replace(recorded))
-                keys = recorded.value.keys if recorded.value else []
-                return True, [k.decode() for k in keys], None
+                return True, names, None
             if isinstance(recorded, m.GetLazyStateKeysCommandMessage):
                 self._command(m.GetLazyStateKeysCommandMessage(result_completion_id=cid))  # see get_state
                 return False, [], completion(cid)
         if not self._partial_state:
             keys = sorted(k for k, v in self._state.items() if v is not None)
+            names = _key_names(keys)  # before writing: a bad key fails the attempt with nothing sent
             self._command(m.GetEagerStateKeysCommandMessage(value=m.StateKeys(keys=keys)))
-            return True, [k.decode() for k in keys], None
+            return True, names, None
         self._command(m.GetLazyStateKeysCommandMessage(result_completion_id=cid))
         return False, [], completion(cid)
 
@@ -606,6 +607,14 @@ class InvocationEngine:
         if failure.metadata and self.version < 6:
             return m.Failure(code=failure.code, message=failure.message)  # V5 has no metadata field
         return failure
+
+
+def _key_names(keys: list[bytes]) -> list[str]:
+    """State keys are bytes on the wire but must be UTF-8 (protocol.md §7); anything else is the server's fault."""
+    try:
+        return [k.decode() for k in keys]
+    except UnicodeDecodeError as e:
+        raise ProtocolViolation(f"state key {e.object!r} is not valid UTF-8") from None
 
 
 def _describe(msg: Any) -> str:
