@@ -13,7 +13,6 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import importlib
 import logging
 import sys
@@ -60,17 +59,17 @@ def _load(target: str) -> Any:
 
 
 def _serve_app(target: str, host: str, port: int) -> None:
-    from hypercorn.config import Config
-
-    from ._endpoint import serve_asgi
+    import restate_sdk
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    config = Config()
-    config.bind = [f"{host}:{port}"]
-    config.accesslog = None
-    config.errorlog = logging.getLogger("hypercorn.error")  # one handler: basicConfig's
-    config.graceful_timeout = 1.0
-    asyncio.run(serve_asgi(_load(target), config))  # hypercorn stops on SIGINT/SIGTERM by itself
+    # errorlog: a logger of our own, so hypercorn adds no second stderr handler next to basicConfig's.
+    restate_sdk.serve(
+        _load(target),
+        port=port,
+        host=host,
+        graceful_timeout=1.0,
+        errorlog=logging.getLogger("hypercorn.error"),
+    )
 
 
 def main(argv: list[str] | None = None) -> int:

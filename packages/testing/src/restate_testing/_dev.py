@@ -12,7 +12,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, cast
 
-from ._admin import AdminError, SimpleAdminClient
+from restate_ingress import AdminClient, IngressError
+
 from ._ports import free_ports, is_listening
 from ._server import RestateServer
 
@@ -128,11 +129,11 @@ class _AppProcess:
         self.process = None
 
 
-def _register(admin: SimpleAdminClient, server: RestateServer, port: int, first: bool) -> None:
+def _register(admin: AdminClient, server: RestateServer, port: int, first: bool) -> None:
     uri = server.deployment_uri(port)
     try:
         deployment = admin.register_deployment(uri, force=True)
-    except AdminError as error:
+    except IngressError as error:
         _say(f"registration failed: {error}")
         return
     services: list[dict[str, Any]] = deployment.get("services", [])
@@ -162,7 +163,7 @@ def run_dev(target: str, *, port: int | None = None, server_options: dict[str, A
         _say(
             f"restate-server ({server.backend.name}) up: ingress {server.ingress_url}, admin {server.admin_url}"
         )
-        with SimpleAdminClient(server.admin_url) as admin:
+        with AdminClient(server.admin_url) as admin:
             if app.start():
                 _register(admin, server, app_port, first=True)
             _say(f"watching {watch_dir} for changes; Ctrl-C to stop")

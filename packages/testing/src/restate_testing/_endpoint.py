@@ -131,6 +131,11 @@ class AppServer:
         config.accesslog = None
         config.errorlog = _log
         config.graceful_timeout = self.graceful_timeout
+        # As restate_sdk.serve() does: restate-server multiplexes every invocation over one long-lived
+        # h2 connection, which hypercorn's defaults (1000 requests, 100 streams) would cut.
+        config.h2_max_concurrent_streams = 2**31 - 1
+        config.keep_alive_max_requests = 2**31 - 1
+        config.keep_alive_timeout = 3600
 
         async def trigger() -> None:
             await shutdown.wait()

@@ -9,7 +9,8 @@ import time
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Self
 
-from ._admin import AdminError, SimpleAdminClient
+from restate_ingress import AdminClient, IngressError, ServerError
+
 from ._endpoint import AppServer
 from ._errors import RestateStartError
 from ._provision import DEFAULT_SERVER_VERSION
@@ -21,6 +22,7 @@ if TYPE_CHECKING:
 __all__ = ["RestateEnvironment"]
 
 _log = logging.getLogger("restate_testing")
+_REGISTER_RETRY_SECONDS = 5.0
 
 
 class RestateEnvironment:
@@ -77,7 +79,7 @@ class RestateEnvironment:
             startup_timeout=startup_timeout,
         )
         self._endpoint: AppServer | None = None
-        self._admin: SimpleAdminClient | None = None
+        self._admin: AdminClient | None = None
         self._client: Client | None = None
         self._async_client: tuple[asyncio.AbstractEventLoop, AsyncClient] | None = None
         self.deployment: dict[str, Any] | None = None
@@ -133,10 +135,10 @@ class RestateEnvironment:
         return self._async_client[1]
 
     @property
-    def admin(self) -> SimpleAdminClient:
-        """A client for the admin API (register deployments, list services, cancel/kill invocations)."""
+    def admin(self) -> AdminClient:
+        """A ``restate_ingress.AdminClient`` (register deployments, list services, cancel/kill invocations)."""
         if self._admin is None:
-            self._admin = SimpleAdminClient(self.admin_url)
+            self._admin = AdminClient(self.admin_url)
         return self._admin
 
     def logs(self) -> str:
@@ -168,13 +170,19 @@ class RestateEnvironment:
 
     def register(self) -> dict[str, Any]:
         """(Re-)register the app's deployment, e.g. after changing the app or restarting the server."""
-        try:
-            self.deployment = self.admin.register_deployment(self.deployment_uri, force=True)
-        except AdminError as error:
-            raise RestateStartError(
-                f"registering the app at {self.deployment_uri} failed: {error}"
-            ).attach_logs("restate-server log", self.logs()) from error
-        return self.deployment
+        deadline = time.monotonic() + _REGISTER_RETRY_SECONDS
+        while True:
+            try:
+                self.deployment = self.admin.register_deployment(self.deployment_uri, force=True)
+                return self.deployment
+            except IngressError as error:
+                # Right after a (re)start the admin may answer 5xx for a moment; anything else is final.
+                if isinstance(error, ServerError) and time.monotonic() < deadline:
+                    time.sleep(0.2)
+                    continue
+                raise RestateStartError(
+                    f"registering the app at {self.deployment_uri} failed: {error}"
+                ).attach_logs("restate-server log", self.logs()) from error
 
     def close(self) -> None:
         """Tear everything down; safe to call more than once and after a failed start."""
