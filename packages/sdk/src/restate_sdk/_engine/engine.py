@@ -590,12 +590,12 @@ class InvocationEngine:
         if self.phase is Phase.CLOSED:
             return
         self._write(
-            m.ErrorMessage(
+            m.ErrorMessage(  # texts made encodable: this last resort must not raise
                 code=code,
-                message=message,
-                stacktrace=stacktrace,
+                message=_utf8(message),
+                stacktrace=_utf8(stacktrace),
                 related_command_index=command_index,
-                related_command_name=command_name,
+                related_command_name=None if command_name is None else _utf8(command_name),
                 related_command_type=command_type,
                 next_retry_delay=next_retry_delay_ms,
             )
@@ -607,6 +607,11 @@ class InvocationEngine:
         if failure.metadata and self.version < 6:
             return m.Failure(code=failure.code, message=failure.message)  # V5 has no metadata field
         return failure
+
+
+def _utf8(text: str) -> str:
+    """``text`` with whatever UTF-8 cannot encode (lone surrogates) replaced by '?'."""
+    return text.encode("utf-8", "replace").decode("utf-8")
 
 
 def _key_names(keys: list[bytes]) -> list[str]:
