@@ -1,0 +1,32 @@
+"""Entry point of the conformance test services: builds the app from the environment and serves it.
+
+Environment:
+    PORT                 port to listen on (default 9080)
+    HOST                 address to bind (default 0.0.0.0)
+    SERVICES             comma-separated service names to bind (all when empty or unset)
+    E2E_REQUEST_SIGNING  comma-separated ``publickeyv1_...`` keys; requests must be signed by one of them
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+
+import restate_sdk as restate
+from services import select
+
+
+def build_app() -> restate.Endpoint:
+    keys = [k.strip() for k in os.environ.get("E2E_REQUEST_SIGNING", "").split(",") if k.strip()]
+    return restate.app(select(os.environ.get("SERVICES")), identity_keys=keys or None)
+
+
+def main() -> None:
+    logging.basicConfig(level=os.environ.get("RESTATE_LOGGING", "WARNING").upper())
+    port = int(os.environ.get("PORT") or 9080)
+    host = os.environ.get("HOST") or "0.0.0.0"
+    restate.serve(build_app(), port=port, host=host)
+
+
+if __name__ == "__main__":
+    main()
