@@ -34,8 +34,9 @@ class Footprint:
         self.pid = backend.pid if isinstance(backend, BinaryBackend) else None
         self.base_dir: Path | None = backend.base_dir if isinstance(backend, BinaryBackend) else None
         self.container_id = backend.container_id if isinstance(backend, DockerBackend) else None
-        self.thread_names = {t.name for t in threading.enumerate() if t.name.startswith("restate-testing")}
-        assert self.thread_names, "the app server thread should be running"
+        # Only this environment's thread: other tests' session-scoped environments may be running.
+        self.thread_name = f"restate-testing-endpoint-{env.endpoint.port}"
+        assert self.thread_name in {t.name for t in threading.enumerate()}
         assert all(is_listening(port) for port in self.ports)
 
     def assert_gone(self) -> None:
@@ -53,8 +54,7 @@ class Footprint:
                     client.containers.get(self.container_id)
             finally:
                 client.close()
-        alive = {t.name for t in threading.enumerate()} & self.thread_names
-        assert not alive, f"threads left: {alive}"
+        assert self.thread_name not in {t.name for t in threading.enumerate()}
 
 
 @pytest.mark.parametrize("raise_in_body", [False, True], ids=["clean-exit", "body-raises"])
