@@ -152,3 +152,19 @@ async def test_attach_and_cancel() -> None:
     ctx.cancel_invocation("inv_3")
     assert ctx.attached_invocations == ["inv_1", "inv_2"]
     assert ctx.cancelled_invocations == ["inv_3"]
+
+
+def test_one_mock_can_wait_under_several_event_loops() -> None:
+    ctx = MockContext()
+
+    async def slow() -> int:
+        await asyncio.sleep(0)
+        return 1
+
+    async def handler() -> int:
+        awakeable_id, future = ctx.awakeable(type_hint=int)
+        ctx.resolve_awakeable(awakeable_id, 1)
+        return await ctx.run("slow", slow) + await future
+
+    assert asyncio.run(handler()) == 2
+    assert asyncio.run(handler()) == 2

@@ -111,12 +111,22 @@ def _decoder(type_hint: Any, serde: Serde[Any] | None) -> Serde[Any]:
 
 def _run_blocking(coro: Coroutine[Any, Any, Any]) -> Any:
     """Run a coroutine to its end from synchronous code, even under a running event loop."""
-    try:
-        asyncio.get_running_loop()
-    except RuntimeError:
+    if _running_loop() is None:
         return asyncio.run(coro)
     with concurrent.futures.ThreadPoolExecutor(1) as pool:
         return pool.submit(asyncio.run, coro).result()
+
+
+def _running_loop() -> asyncio.AbstractEventLoop | None:
+    try:
+        return asyncio.get_running_loop()
+    except RuntimeError:
+        return None
+
+
+def _release(waiter: asyncio.Future[None]) -> None:
+    if not waiter.done():
+        waiter.set_result(None)
 
 
 def _stub_body(outcome: Outcome) -> Callable[..., Any]:
@@ -218,7 +228,7 @@ class MockContext:
         self._signal_slots: dict[str, tuple[Handle, Slot]] = {}
         self._early_signals: dict[str, Any] = {}
         self._promise_waiters: dict[str, list[Slot]] = {}
-        self._progress: asyncio.Event | None = None
+        self._waiters: list[asyncio.Future[None]] = []
         self._blocking = 0
         self._sync: SyncContext | None = None
 
@@ -399,8 +409,14 @@ class MockContext:
         raise error
 
     def _wake(self) -> None:
-        if self._progress is not None:
-            self._progress.set()
+        """Something completed: let every waiting ``wait_any`` look again."""
+        waiters, self._waiters = self._waiters, []
+        for waiter in waiters:
+            loop = waiter.get_loop()
+            if _running_loop() is loop:
+                _release(waiter)
+            else:  # completed from another thread (a run of a def handler under a running loop)
+                loop.call_soon_threadsafe(_release, waiter)
 
     def _next(self) -> int:
         self._counter += 1
@@ -441,10 +457,8 @@ class MockContext:
             runs: set[asyncio.Future[Any]] = {
                 s.task for s in slots if s.task is not None and not s.task.done()
             }
-            if self._progress is None:
-                self._progress = asyncio.Event()
-            self._progress.clear()
-            progress = asyncio.ensure_future(self._progress.wait())
+            progress: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+            self._waiters.append(progress)
             try:
                 done, _ = await asyncio.wait(
                     {*runs, progress},
@@ -452,7 +466,8 @@ class MockContext:
                     return_when=asyncio.FIRST_COMPLETED,
                 )
             finally:
-                progress.cancel()
+                if progress in self._waiters:
+                    self._waiters.remove(progress)
             if not done:
                 self._blocked(slots)
 
@@ -654,10 +669,7 @@ class MockContext:
             slot.settle(e)
             return
         finish = self._finish(slot, attempts, awaitable)
-        try:
-            loop = asyncio.get_running_loop()
-        except RuntimeError:
-            loop = None
+        loop = _running_loop()
         if loop is None or self._blocking:
             _run_blocking(finish)
         else:
