@@ -308,6 +308,10 @@ class Client(SyncIO, _BaseClient):
     @overload
     def workflow(self, workflow: Callable[[Any], Awaitable[O]], key: str) -> WorkflowTarget[None, O]: ...
     @overload
+    def workflow(self, workflow: Callable[[Any, I], O], key: str) -> WorkflowTarget[I, O]: ...
+    @overload
+    def workflow(self, workflow: Callable[[Any], O], key: str) -> WorkflowTarget[None, O]: ...
+    @overload
     def workflow(self, workflow: str, key: str, *, main: str | None = None) -> WorkflowTarget[Any, Any]: ...
     def workflow(
         self, workflow: str | Handler, key: str, *, main: str | None = None
@@ -334,7 +338,30 @@ class Client(SyncIO, _BaseClient):
     @overload
     def call(
         self,
+        handler: Callable[[Any, I], O],
+        arg: I,
+        /,
+        *,
+        key: str | None = None,
+        idempotency_key: str | None = None,
+        headers: Mapping[str, str] | None = None,
+        timeout: Timeout = ...,
+    ) -> O: ...
+    @overload
+    def call(
+        self,
         handler: Callable[[Any], Awaitable[O]],
+        /,
+        *,
+        key: str | None = None,
+        idempotency_key: str | None = None,
+        headers: Mapping[str, str] | None = None,
+        timeout: Timeout = ...,
+    ) -> O: ...
+    @overload
+    def call(
+        self,
+        handler: Callable[[Any], O],
         /,
         *,
         key: str | None = None,
@@ -481,7 +508,31 @@ class Target:
     @overload
     def call(
         self,
+        handler: Callable[[Any, I], O],
+        arg: I,
+        /,
+        *,
+        idempotency_key: str | None = None,
+        headers: Mapping[str, str] | None = None,
+        timeout: Timeout = ...,
+        input_serde: Serde[Any] | None = None,
+        output_serde: Serde[Any] | None = None,
+    ) -> O: ...
+    @overload
+    def call(
+        self,
         handler: Callable[[Any], Awaitable[O]],
+        /,
+        *,
+        idempotency_key: str | None = None,
+        headers: Mapping[str, str] | None = None,
+        timeout: Timeout = ...,
+        output_serde: Serde[Any] | None = None,
+    ) -> O: ...
+    @overload
+    def call(
+        self,
+        handler: Callable[[Any], O],
         /,
         *,
         idempotency_key: str | None = None,
@@ -569,6 +620,14 @@ class Target:
     def invocation(
         self,
         handler: Callable[..., Awaitable[O]],
+        idempotency_key: str,
+        *,
+        output_serde: Serde[Any] | None = None,
+    ) -> InvocationHandle[O]: ...
+    @overload
+    def invocation(
+        self,
+        handler: Callable[..., O],
         idempotency_key: str,
         *,
         output_serde: Serde[Any] | None = None,
@@ -738,6 +797,10 @@ class AsyncClient(AsyncIO, _BaseClient):
     @overload
     def workflow(self, workflow: Callable[[Any], Awaitable[O]], key: str) -> AsyncWorkflowTarget[None, O]: ...
     @overload
+    def workflow(self, workflow: Callable[[Any, I], O], key: str) -> AsyncWorkflowTarget[I, O]: ...
+    @overload
+    def workflow(self, workflow: Callable[[Any], O], key: str) -> AsyncWorkflowTarget[None, O]: ...
+    @overload
     def workflow(
         self, workflow: str, key: str, *, main: str | None = None
     ) -> AsyncWorkflowTarget[Any, Any]: ...
@@ -763,7 +826,30 @@ class AsyncClient(AsyncIO, _BaseClient):
     @overload
     async def call(
         self,
+        handler: Callable[[Any, I], O],
+        arg: I,
+        /,
+        *,
+        key: str | None = None,
+        idempotency_key: str | None = None,
+        headers: Mapping[str, str] | None = None,
+        timeout: Timeout = ...,
+    ) -> O: ...
+    @overload
+    async def call(
+        self,
         handler: Callable[[Any], Awaitable[O]],
+        /,
+        *,
+        key: str | None = None,
+        idempotency_key: str | None = None,
+        headers: Mapping[str, str] | None = None,
+        timeout: Timeout = ...,
+    ) -> O: ...
+    @overload
+    async def call(
+        self,
+        handler: Callable[[Any], O],
         /,
         *,
         key: str | None = None,
@@ -900,7 +986,31 @@ class AsyncTarget:
     @overload
     async def call(
         self,
+        handler: Callable[[Any, I], O],
+        arg: I,
+        /,
+        *,
+        idempotency_key: str | None = None,
+        headers: Mapping[str, str] | None = None,
+        timeout: Timeout = ...,
+        input_serde: Serde[Any] | None = None,
+        output_serde: Serde[Any] | None = None,
+    ) -> O: ...
+    @overload
+    async def call(
+        self,
         handler: Callable[[Any], Awaitable[O]],
+        /,
+        *,
+        idempotency_key: str | None = None,
+        headers: Mapping[str, str] | None = None,
+        timeout: Timeout = ...,
+        output_serde: Serde[Any] | None = None,
+    ) -> O: ...
+    @overload
+    async def call(
+        self,
+        handler: Callable[[Any], O],
         /,
         *,
         idempotency_key: str | None = None,
@@ -988,6 +1098,14 @@ class AsyncTarget:
     def invocation(
         self,
         handler: Callable[..., Awaitable[O]],
+        idempotency_key: str,
+        *,
+        output_serde: Serde[Any] | None = None,
+    ) -> AsyncInvocationHandle[O]: ...
+    @overload
+    def invocation(
+        self,
+        handler: Callable[..., O],
         idempotency_key: str,
         *,
         output_serde: Serde[Any] | None = None,

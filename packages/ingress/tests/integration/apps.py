@@ -37,6 +37,12 @@ async def hello(ctx: Context) -> str:
 
 
 @greeter.handler()
+def shout(ctx: Context, name: str) -> str:
+    """A plain ``def`` handler."""
+    return name.upper()
+
+
+@greeter.handler()
 async def echo_bytes(ctx: Context, data: bytes) -> bytes:
     return data[::-1]
 

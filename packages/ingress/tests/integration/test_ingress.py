@@ -19,7 +19,7 @@ from restate_ingress import (
     ServerError,
 )
 
-from .apps import AWAKEABLES, Person, add, current, describe, greet, hello, run
+from .apps import AWAKEABLES, Person, add, current, describe, greet, hello, run, shout
 from .conftest import ready
 
 pytestmark = pytest.mark.integration
@@ -46,6 +46,10 @@ async def test_typed_dataclass_round_trip(client: AnyClient) -> None:
     assert untyped == {"name": "BO", "age": 2}
     typed = await ready(client.service("Greeter").call("describe", Person("cy", 2), output_type=Person))
     assert typed == Person("CY", 3)
+
+
+async def test_plain_def_handler(client: AnyClient) -> None:
+    assert await ready(client.call(shout, "quiet")) == "QUIET"
 
 
 async def test_handler_without_input(client: AnyClient) -> None:

@@ -43,6 +43,16 @@ async def add(ctx: ObjectContext, delta: int) -> int:
     return delta
 
 
+@counter.handler(name="peek", kind="shared")
+def blocking_peek(ctx: ObjectSharedContext) -> float:
+    return 0.0
+
+
+@greeter.handler()
+def blocking_greet(ctx: Context, name: str) -> bytes:
+    return name.encode()
+
+
 signup = restate.Workflow("Signup")
 
 
@@ -56,6 +66,10 @@ def sync_usage(client: Client) -> None:
     assert_type(client.call(current, key="k"), int)
     assert_type(client.service("Greeter").call(greet, Person("a")), str)
     assert_type(client.object("Counter", "k").call(add, 1), int)
+    assert_type(client.call(blocking_greet, "a"), bytes)
+    assert_type(client.call(blocking_peek, key="k"), float)
+    assert_type(client.object("Counter", "k").call(blocking_peek), float)
+    assert_type(client.service("Greeter").invocation(blocking_greet, "idem").attach(), bytes)
     assert_type(client.service("Greeter").call("greet", {"name": "a"}), Any)
     assert_type(client.service("Greeter").call("greet", {"name": "a"}, output_type=str), str)
     assert_type(client.service("Greeter").send("greet", {"name": "a"}), SendResponse)
@@ -67,7 +81,7 @@ def sync_usage(client: Client) -> None:
     assert_type(client.workflow(run, "wf").submit("a@b"), InvocationHandle[bool])
     assert_type(client.workflow(run, "wf").attach(), bool)
     assert_type(client.workflow("Signup", "wf").output(), Any)
-    client.call(greet, "not a person")  # pyright: ignore[reportArgumentType]
+    client.call(greet, "not a person")  # pyright: ignore[reportCallIssue, reportArgumentType]
     client.workflow(run, "wf").submit(1)  # pyright: ignore[reportArgumentType]
     try:
         client.resolve_awakeable("sign_1", 1)
@@ -80,6 +94,8 @@ async def async_usage(client: AsyncClient) -> None:
     assert_type(await client.call(greet, Person("a")), str)
     assert_type(await client.call(current, key="k"), int)
     assert_type(await client.object("Counter", "k").call(add, 1), int)
+    assert_type(await client.call(blocking_greet, "a"), bytes)
+    assert_type(await client.service("Greeter").call(blocking_greet, "a"), bytes)
     assert_type(await client.service("Greeter").call("greet", {"name": "a"}), Any)
     assert_type(await client.service("Greeter").call("greet", 1, output_type=str), str)
     assert_type(await client.service("Greeter").send("greet", {"name": "a"}), SendResponse)

@@ -34,6 +34,11 @@ async def describe(ctx: Context, person: Person) -> Person:
     return person
 
 
+@greeter.handler()
+def shout(ctx: Context, name: str) -> str:
+    return name.upper()
+
+
 counter = restate.VirtualObject("Counter")
 
 
@@ -176,6 +181,13 @@ async def test_call_typed_by_handler(client: Any_Client, ingress: Ingress) -> No
     assert str(ingress.last.url) == "http://ingress.test:8080/Greeter/describe"
     result = await ready(client.service("Greeter").call(describe, Person("Bo", 4)))
     assert result == Person("Bo", 4)
+
+
+async def test_call_typed_by_plain_def_handler(client: Any_Client, ingress: Ingress) -> None:
+    ingress.reply(body="ANN")
+    assert await ready(client.call(shout, "ann")) == "ANN"
+    assert ingress.last.url.path == "/Greeter/shout"
+    assert ingress.last.content == b'"ann"'
 
 
 async def test_object_handler_needs_its_key(client: Any_Client, ingress: Ingress) -> None:
