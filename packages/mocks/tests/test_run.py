@@ -116,7 +116,11 @@ async def test_an_expectation_stubs_the_result_and_the_function_does_not_run() -
 async def test_an_expectation_without_a_stub_lets_the_function_run() -> None:
     ctx = MockContext(strict=True)
     ctx.expect_run("step", 1)
-    assert await ctx.run("step", lambda x: x + 1, 1) == 2
+
+    def step(x: int) -> int:
+        return x + 1
+
+    assert await ctx.run("step", step, 1) == 2
     ctx.verify()
 
 
