@@ -97,15 +97,21 @@ class InvocationContext:
         self.error: BaseException | None = None
         """The exception that ended the attempt (the handler's, or a run's the server retries)."""
         self.handler_task: asyncio.Task[Any] | None = None
+        self.draining = False
 
     # ---- plumbing used by futures and the endpoint ----------------------------------------------
+
+    def drain(self) -> None:
+        """The endpoint is shutting down: suspend at the next wait instead of waiting for input."""
+        self.draining = True
+        self.wake()
 
     def wake(self) -> None:
         """New input (or a finished run): let blocked waiters look again."""
         self._progress.set()
 
     def is_completed(self, handle: Handle) -> bool:
-        return self._engine.is_completed(handle)
+        return self._engine.is_ready(handle)
 
     def take_result(self, handle: Handle) -> Any:
         """The raw result for ``handle``: bytes, str, list, None, or a TerminalError to raise."""
@@ -124,9 +130,10 @@ class InvocationContext:
         """Block until one of ``handles`` completes; suspend when nothing more can arrive."""
         engine = self._engine
         while True:
-            if engine.any_completed(handles):
-                return
-            if not self._cancelled and engine.is_completed(CANCEL_HANDLE):
+            # Cancellation is awaited along with every operation, in arrival order like the rest.
+            if engine.advance(handles if self._cancelled else [*handles, CANCEL_HANDLE]):
+                if any(engine.is_ready(h) for h in handles):
+                    return
                 self._cancelled = True
                 self._cancel_children()
                 raise TerminalError("cancelled", status_code=409)
@@ -139,7 +146,7 @@ class InvocationContext:
                 raise
             self._progress.clear()
             await self._flush()
-            if engine.input_closed and not self._runs:
+            if (engine.input_closed or self.draining) and not self._runs:
                 engine.suspend(handles)
                 await self._flush()
                 raise Suspended()

@@ -135,3 +135,30 @@ def test_a_sleep_survives_a_restate_server_restart(server: RestateServer) -> Non
             assert result.status_code == 200, result.text
             assert result.json() == "rested"
             assert time.monotonic() - started >= 1.0
+
+
+def test_sigterm_drains_in_flight_attempts_and_nothing_is_lost(server: RestateServer, tmp_path: Path) -> None:
+    endpoint = EndpointProcess()
+    endpoint.start()
+    try:
+        _register(server, f"http://127.0.0.1:{endpoint.port}")
+        log = tmp_path / "steps.log"
+        with httpx.Client(base_url=server.ingress_url, timeout=120) as ingress:
+            steps = ingress.post(
+                "/Steps/run_steps/send", json={"count": 10, "log": str(log), "step_seconds": 0.1}
+            ).json()["invocationId"]
+            nap = ingress.post("/Steps/nap/send", json=1500).json()["invocationId"]
+            _wait_for_lines(log, 3)
+            assert endpoint.proc is not None
+            endpoint.proc.send_signal(signal.SIGTERM)
+            started = time.monotonic()
+            assert endpoint.proc.wait(10) == 0
+            assert time.monotonic() - started < 5, "drain took too long"
+            assert len(log.read_text().split()) < 10
+            endpoint.start()
+            assert ingress.get(f"/restate/invocation/{steps}/attach").json() == sum(range(10))
+            assert ingress.get(f"/restate/invocation/{nap}/attach").json() == "rested"
+        runs = collections.Counter(int(x) for x in log.read_text().split())
+        assert runs == {i: 1 for i in range(10)}, "a drained step ran twice"
+    finally:
+        endpoint.stop()

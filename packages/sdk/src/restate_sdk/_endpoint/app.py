@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Iterable, Sequence
 
 import msgspec
 
+from .._context_impl import InvocationContext
 from .._definitions import HandlerInfo, _Definition
 from .._discovery import build_manifest, manifest_content_type, negotiate
 from .._engine.engine import InvocationEngine
@@ -47,6 +49,8 @@ class Endpoint:
 
             self._verifier = IdentityVerifier(identity_keys)
         self._manifests: dict[tuple[int, str], bytes] = {}
+        self._active: set[InvocationContext] = set()
+        self._draining = False
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
@@ -108,10 +112,47 @@ class Endpoint:
         except UnsupportedFeature as e:  # pragma: no cover - filtered by _protocol_version
             await _reject(send, 415, e.message)
             return
+        if self._draining:
+            # restate-server retries this attempt, on this endpoint's successor
+            await _reject(send, 503, "the endpoint is shutting down")
+            return
         attempt_headers = {k: v for k, v in headers.items() if k not in ("content-type", "accept")}
         await run_attempt(
-            info, engine, scope, receive, send, content_type.encode(), attempt_headers, self.middleware
+            info,
+            engine,
+            scope,
+            receive,
+            send,
+            content_type.encode(),
+            attempt_headers,
+            self.middleware,
+            self._active,
         )
+
+    @property
+    def in_flight(self) -> int:
+        """Invocation attempts being served right now."""
+        return len(self._active)
+
+    async def drain(self, timeout: float = 30.0) -> bool:
+        """Stop taking attempts and end the ones in flight; True if they all ended within ``timeout``.
+
+        Attempts blocked on a durable result suspend at once (restate-server resumes them later,
+        here or elsewhere); running ``ctx.run`` closures finish and their results are sent first.
+        ``restate_sdk.serve`` calls this on SIGTERM and SIGINT.
+        """
+        self._draining = True
+        if self._active:
+            log.info("draining %d in-flight invocation attempt(s)", len(self._active))
+        for ctx in list(self._active):
+            ctx.drain()
+        deadline = asyncio.get_running_loop().time() + timeout
+        while self._active:
+            if asyncio.get_running_loop().time() >= deadline:
+                log.warning("%d attempt(s) still running after %.1fs of draining", len(self._active), timeout)
+                return False
+            await asyncio.sleep(0.02)
+        return True
 
     def _lookup(self, service: str, handler: str) -> HandlerInfo | None:
         s = self.services.get(service)

@@ -68,6 +68,7 @@ async def run_attempt(
     content_type: bytes,
     attempt_headers: dict[str, str],
     middleware: Sequence[Middleware] = (),
+    active: set[InvocationContext] | None = None,
 ) -> None:
     try:
         if not await _read_journal(engine, receive):
@@ -99,6 +100,8 @@ async def run_attempt(
         _run_with_middleware(middleware, info, engine, ctx) if middleware else _run_handler(info, engine, ctx)
     )
     ctx.handler_task = task
+    if active is not None:
+        active.add(ctx)
     try:
         await task
     except asyncio.CancelledError:
@@ -110,6 +113,8 @@ async def run_attempt(
     finally:
         for run in list(ctx._runs):
             run.cancel()
+        if active is not None:
+            active.discard(ctx)
     if not engine.closed:
         engine.fail(571, "the handler stopped without producing a result")
     await flush()

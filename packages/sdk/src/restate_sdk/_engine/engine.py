@@ -107,6 +107,9 @@ class InvocationEngine:
         self.known_commands = 0
         self.command_index = 0  # index of the next command (Input is 0)
         self._notifications: dict[Handle, m.NotificationMessage] = {}
+        # Received notifications the handler has not been shown yet, in arrival order (see advance()).
+        self._arrived: deque[Handle] = deque()
+        self._ready: set[Handle] = set()
         self._next_completion = 1
         self._next_signal = _FIRST_USER_SIGNAL
         self._state: dict[bytes, bytes | None] = {}
@@ -213,6 +216,7 @@ class InvocationEngine:
         else:
             raise ProtocolViolation(f"notification 0x{type_id:04x} has no completion or signal id")
         self._notifications[handle] = msg
+        self._arrived.append(handle)
 
     # ---- output -------------------------------------------------------------------------------
 
@@ -281,7 +285,26 @@ class InvocationEngine:
     # ---- notifications --------------------------------------------------------------------------
 
     def is_completed(self, handle: Handle) -> bool:
+        """Whether ``handle``'s notification has arrived (shown to the handler or not)."""
         return handle in self._notifications
+
+    def is_ready(self, handle: Handle) -> bool:
+        """Whether the handler may see ``handle``'s result yet (see ``advance``)."""
+        return handle in self._ready
+
+    def advance(self, handles: list[Handle]) -> bool:
+        """Show arrived notifications to the handler one at a time, in arrival order, until one of
+        ``handles`` is ready; False if none is yet.
+
+        The journal records notifications in the order they arrived, so a replay resolves each await
+        and each race the way the first execution did, even though the whole journal (later results
+        included) is known up front. shared-core's AsyncResultsState works the same way.
+        """
+        while not any(h in self._ready for h in handles):
+            if not self._arrived:
+                return False
+            self._ready.add(self._arrived.popleft())
+        return True
 
     def result(self, handle: Handle) -> m.NotificationMessage:
         return self._notifications[handle]
@@ -464,7 +487,8 @@ class InvocationEngine:
     def run_retry_info(self, command_index: int) -> tuple[int, int]:
         """(retry count, ms spent) that apply to the run at ``command_index`` (protocol.md §6.4)."""
         assert self.start is not None
-        if command_index >= self.known_commands - 1:
+        # only the run where the journal ends (recorded but not completed) or the first new one
+        if self.known_commands - 1 <= command_index <= self.known_commands:
             return self.start.retry_count_since_last_stored_entry, self.start.duration_since_last_stored_entry
         return 0, 0
 
