@@ -14,6 +14,7 @@ from restate_ingress import (
     Client,
     Conflict,
     IngressError,
+    IngressTimeout,
     NotFound,
     NotReady,
     ServerError,
@@ -220,6 +221,18 @@ async def test_bad_input_is_a_bad_request(client: AnyClient) -> None:
         await ready(client.invocation("garbage").output())
     with pytest.raises(BadRequest, match="idempotency"):
         await ready(client.workflow("Signup", unique("wf")).send("run", "x", idempotency_key="k"))
+
+
+async def test_timeout_then_attach_by_idempotency_key(client: AnyClient) -> None:
+    key = unique("idem")
+    started = time.monotonic()
+    with pytest.raises(IngressTimeout) as caught:
+        await ready(client.service("Greeter").call("slow", 1, idempotency_key=key, timeout=0.3))
+    assert time.monotonic() - started < 1
+    assert isinstance(caught.value, TimeoutError)
+    assert caught.value.status is None
+    # The invocation goes on without us: pick up its result (and leave no invocation running).
+    assert await ready(client.idempotent_invocation("Greeter", "slow", key).attach()) == "slept 1.0"
 
 
 # -- awakeables ---------------------------------------------------------------------------------
