@@ -6,7 +6,7 @@ raise the same ``IngressError`` tree as the ingress client (admin errors carry `
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any, Literal
 
 import httpx
@@ -38,14 +38,9 @@ def _json(response: httpx.Response) -> Any:
         ) from e
 
 
-def _rows(response: httpx.Response) -> list[dict[str, Any]]:
-    body = _json(response)
-    if not isinstance(body, dict) or not isinstance(body.get("rows"), list):  # pyright: ignore[reportUnknownMemberType]
-        raise ResponseDecodeError("the query answer has no 'rows'", status=response.status_code)
-    return body["rows"]  # pyright: ignore[reportUnknownVariableType]
+def _items(field: str) -> Callable[[httpx.Response], list[dict[str, Any]]]:
+    """Parses ``{field: [...]}`` answers into the list."""
 
-
-def _items(field: str) -> Any:
     def parse(response: httpx.Response) -> list[dict[str, Any]]:
         body = _json(response)
         if not isinstance(body, dict) or not isinstance(body.get(field), list):  # pyright: ignore[reportUnknownMemberType]
@@ -92,7 +87,7 @@ class _BaseAdminClient(HTTPBase):
 
     def _op_query(self, sql: str) -> Operation[list[dict[str, Any]]]:
         request = self._request("POST", "/query", content=msgspec.json.encode({"query": sql}), headers=_JSON)
-        return Operation(request, _rows)
+        return Operation(request, _items("rows"))
 
     def _op_health(self) -> Operation[bool]:
         return Operation(self._request("GET", "/health"), _healthy)

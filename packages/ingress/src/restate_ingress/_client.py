@@ -680,6 +680,7 @@ class WorkflowTarget(Target, Generic[I, O]):
     def __init__(self, client: Client, service: str, key: str, main: str | Handler) -> None:
         super().__init__(client, service, key)
         self._main = _resolve(service, key, main)
+        self._lookup = client._by_workflow(service, key)
 
     def submit(
         self,
@@ -709,11 +710,6 @@ class WorkflowTarget(Target, Generic[I, O]):
     def output(self, *, timeout: Timeout = DEFAULT) -> O:
         """The workflow's result if it has finished; ``NotReady`` otherwise."""
         return self.handle().output(timeout=timeout)
-
-    @property
-    def _lookup(self) -> str:
-        assert self.key is not None
-        return self._client._by_workflow(self.service, self.key)
 
 
 class InvocationHandle(Generic[O]):
@@ -1149,6 +1145,7 @@ class AsyncWorkflowTarget(AsyncTarget, Generic[I, O]):
     def __init__(self, client: AsyncClient, service: str, key: str, main: str | Handler) -> None:
         super().__init__(client, service, key)
         self._main = _resolve(service, key, main)
+        self._lookup = client._by_workflow(service, key)
 
     async def submit(
         self,
@@ -1178,11 +1175,6 @@ class AsyncWorkflowTarget(AsyncTarget, Generic[I, O]):
     async def output(self, *, timeout: Timeout = DEFAULT) -> O:
         """The workflow's result if it has finished; ``NotReady`` otherwise."""
         return await self.handle().output(timeout=timeout)
-
-    @property
-    def _lookup(self) -> str:
-        assert self.key is not None
-        return self._client._by_workflow(self.service, self.key)
 
 
 class AsyncInvocationHandle(Generic[O]):
