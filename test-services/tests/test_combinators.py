@@ -155,3 +155,25 @@ def test_reject_awakeable_shared_handler(restate: Restate, key: str) -> None:
     interpreter.call("rejectAwakeable", {"awakeableKey": "a", "reason": "rejected!"})
     with pytest.raises(IngressError, match="rejected!"):
         restate.client.invocation(sent.invocation_id).attach()
+
+
+def test_replay_keeps_the_race_winner(restate: Restate, key: str) -> None:
+    # awaitAny picks the sleep; the awakeable completes later. When the invocation is replayed (it
+    # suspends, or the endpoint restarts), both results are in the journal: the replay must still
+    # pick the sleep, the one that completed first, or the journal no longer matches.
+    interpreter = restate.client.object("VirtualObjectCommandInterpreter", key)
+    sent = interpreter.send(
+        "interpretCommands",
+        {
+            "commands": [
+                {"type": "awaitAny", "commands": [awakeable("a"), sleep(10)]},
+                {"type": "awaitOne", "command": awakeable("b")},
+            ]
+        },
+    )
+    wait_until(lambda: interpreter.call("hasAwakeable", "b"), what="the second awakeable")
+    interpreter.call("resolveAwakeable", {"awakeableKey": "a", "value": "late"})
+    restate.services.restart()  # a replay in every configuration
+    interpreter.call("resolveAwakeable", {"awakeableKey": "b", "value": "b"})
+    assert restate.client.invocation(sent.invocation_id).attach(timeout=20) == "b"
+    assert interpreter.call("getResults") == ["sleep", "b"]
