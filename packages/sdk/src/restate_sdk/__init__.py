@@ -32,6 +32,7 @@ from ._endpoint.app import Endpoint, app
 from ._endpoint.serve import serve
 from ._errors import RestateError, RetryableError, SdkUsageError, TerminalError
 from ._futures import CallFuture, RestateFuture, SendHandle, as_completed, gather, wait_first
+from ._logging import getLogger
 from ._middleware import AttemptInfo, AttemptOutcome, Middleware, OperationInfo, OperationKind
 
 __version__ = "0.1.0"
@@ -69,6 +70,7 @@ __all__ = [
     "app",
     "as_completed",
     "gather",
+    "getLogger",
     "handler_info",
     "serde_for",
     "serve",

@@ -13,8 +13,9 @@ import logging
 import random as _random
 import time as _time
 import traceback
+import typing
 import uuid as _uuid
-from collections.abc import Awaitable, Callable, Generator, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import timedelta
 from typing import Any, TypeVar
 
@@ -90,7 +91,7 @@ class InvocationContext:
         self._attempt_headers = attempt_headers
         self._progress = asyncio.Event()
         self._runs: set[asyncio.Task[None]] = set()
-        self._child_calls: list[Handle] = []
+        self._child_calls: list[tuple[Handle, Handle]] = []  # (invocation id, result) of each call
         self._cancelled = False
         self._rng: _random.Random | None = None
         self.protocol_error: ProtocolError | None = None
@@ -100,6 +101,10 @@ class InvocationContext:
         self.draining = False
 
     # ---- plumbing used by futures and the endpoint ----------------------------------------------
+
+    def is_replaying(self) -> bool:
+        """True while the handler re-executes what the journal already records."""
+        return self._engine.replaying
 
     def drain(self) -> None:
         """The endpoint is shutting down: suspend at the next wait instead of waiting for input."""
@@ -135,7 +140,7 @@ class InvocationContext:
                 if any(engine.is_ready(h) for h in handles):
                     return
                 self._cancelled = True
-                self._cancel_children()
+                await self._cancel_children()
                 raise TerminalError("cancelled", status_code=409)
             if engine.closed:
                 raise AttemptEnded()
@@ -152,10 +157,14 @@ class InvocationContext:
                 raise Suspended()
             await self._progress.wait()
 
-    def _cancel_children(self) -> None:
-        for id_handle in self._child_calls:
-            if self._engine.is_completed(id_handle):
-                self._engine.cancel_invocation(self.take_result(id_handle))
+    async def _cancel_children(self) -> None:
+        """Cancel every call still running; a call's invocation id may have to be awaited first."""
+        for id_handle, result_handle in self._child_calls:
+            if self._engine.is_ready(result_handle):
+                continue
+            if not self._engine.is_ready(id_handle):
+                await self.wait_any([id_handle])  # no longer watches the cancel signal itself
+            self._engine.cancel_invocation(self.take_result(id_handle))
 
     def _command(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         """Run an engine operation, remembering protocol errors even if user code swallows them."""
@@ -165,7 +174,6 @@ class InvocationContext:
             self.protocol_error = e
             raise
 
-    @contextlib.contextmanager
     def _operation(
         self,
         kind: OperationKind,
@@ -177,16 +185,15 @@ class InvocationContext:
         *,
         name: str = "",
         awakeable_id: str | None = None,
-    ) -> Generator[Mapping[str, str]]:
+    ) -> contextlib.AbstractContextManager[Mapping[str, str]]:
         """The middleware's hooks around issuing a new command; none run while replaying.
 
-        Yields the headers a call or send goes out with: the handler's plus those the middleware
-        adds; on replay, the ones it added back then, taken from the journal so the command matches.
+        Entering gives the headers a call or send goes out with: the handler's plus those the
+        middleware adds; on replay, the ones it added back then, from the journal so the command matches.
         """
         engine = self._engine
         if engine.replaying:
-            yield _journaled_headers(engine.next_recorded(), headers)
-            return
+            return contextlib.nullcontext(_journaled_headers(engine.next_recorded(), headers))
         info = OperationInfo(
             kind=kind,
             name=f"{service}/{handler}" if service else name,
@@ -197,8 +204,7 @@ class InvocationContext:
             delay_ms=delay_ms,
             awakeable_id=awakeable_id,
         )
-        with open_operation(self._middleware, info):
-            yield info.headers or {}
+        return open_operation(self._middleware, info, info.headers if info.headers is not None else {})
 
     # ---- identity -------------------------------------------------------------------------------
 
@@ -258,7 +264,7 @@ class InvocationContext:
             value = self.take_result(handle)
         if value is None:
             return None
-        return (serde or serde_for(type_hint)).decode(value)  # type: ignore[no-any-return]
+        return (serde or (_ANY_JSON if type_hint is None else serde_for(type_hint))).decode(value)  # type: ignore[no-any-return]
 
     async def state_keys(self) -> list[str]:
         self._check_state(write=False)
@@ -300,9 +306,7 @@ class InvocationContext:
         """Run ``fn(*args)`` once and journal its result; replays return the journaled result."""
         if serde is None:
             if type_hint is None:
-                type_hint = inspect.signature(fn).return_annotation if callable(fn) else Any
-                if type_hint is inspect.Signature.empty or isinstance(type_hint, str):
-                    type_hint = Any
+                type_hint = _return_type(fn)
             serde = _ANY_JSON if type_hint is Any else serde_for(type_hint)
         handle, index = self._command(self._engine.run, name)
         if not self._engine.is_completed(handle):
@@ -399,7 +403,7 @@ class InvocationContext:
                 headers=list(headers.items()) if headers else None,
                 idempotency_key=idempotency_key,
             )
-        self._child_calls.append(id_handle)
+        self._child_calls.append((id_handle, result_handle))
         return CallFuture(self, result_handle, id_handle, output_serde.decode)
 
     def _typed_call(
@@ -704,3 +708,11 @@ def _encode_generic(arg: Any, serde: Serde[Any] | None) -> bytes:
     if isinstance(arg, bytes | bytearray):
         return bytes(arg)
     return BytesSerde().encode(b"") if arg is None else _ANY_JSON.encode(arg)
+
+
+def _return_type(fn: Callable[..., Any]) -> Any:
+    """The declared return type of a run's function (string annotations resolved), else Any."""
+    try:
+        return typing.get_type_hints(fn).get("return", Any)
+    except Exception:  # unresolvable names, callables without annotations
+        return Any

@@ -38,7 +38,8 @@ import contextlib
 import inspect
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any, Literal, Protocol
+from types import TracebackType
+from typing import Any, Generic, Literal, Protocol, TypeVar
 
 __all__ = [
     "AttemptInfo",
@@ -46,6 +47,7 @@ __all__ = [
     "Middleware",
     "OperationInfo",
     "OperationKind",
+    "Scope",
     "open_attempt",
     "open_operation",
     "traced_run",
@@ -57,6 +59,8 @@ both ending the invocation; it ``suspended`` until a result arrives; or it faile
 will ``retry`` it (a retryable error in the handler or a run, a protocol error, a handler that stopped)."""
 
 OperationKind = Literal["run", "call", "send", "sleep", "awakeable"]
+
+V = TypeVar("V")
 
 
 @dataclass(slots=True, eq=False, kw_only=True)
@@ -116,36 +120,85 @@ class Middleware(Protocol):
         ...
 
 
-def open_attempt(middleware: Iterable[Middleware], info: AttemptInfo) -> contextlib.ExitStack:
-    """Enter every middleware's attempt context (first = outermost); the caller closes the stack."""
-    stack = contextlib.ExitStack()
-    try:
-        for mw in middleware:
-            cm = mw.attempt(info)
-            if cm is not None:
-                stack.enter_context(cm)
-    except BaseException:
-        stack.close()
-        raise
-    return stack
+class Scope(Generic[V]):
+    """Every middleware's context for one attempt or operation, nested in list order.
+
+    Entering asks each middleware for its context (``hook(info)``) and enters it before asking the next
+    one, as nested ``with`` blocks would; exiting goes in reverse. An exception from inside reaches each
+    context's ``__exit__`` and is never suppressed: a middleware cannot swallow a handler's or a run's
+    error. ``__enter__`` returns ``value``.
+    """
+
+    __slots__ = ("_entered", "_hook", "_info", "_middleware", "_value")
+
+    def __init__(
+        self,
+        middleware: Iterable[Middleware],
+        hook: Callable[[Middleware, Any], contextlib.AbstractContextManager[object] | None],
+        info: Any,
+        value: V,
+    ) -> None:
+        self._middleware = middleware
+        self._hook = hook
+        self._info = info
+        self._value = value
+        self._entered: list[contextlib.AbstractContextManager[object]] = []
+
+    def __enter__(self) -> V:
+        try:
+            for mw in self._middleware:
+                cm = self._hook(mw, self._info)
+                if cm is not None:
+                    cm.__enter__()
+                    self._entered.append(cm)
+        except BaseException as e:
+            self.__exit__(type(e), e, e.__traceback__)
+            raise
+        return self._value
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        failure: BaseException | None = None
+        while self._entered:
+            try:
+                self._entered.pop().__exit__(exc_type, exc, tb)
+            except BaseException as e:  # the others still get to exit; the first failure is raised
+                failure = failure or e
+        if failure is not None:
+            raise failure
+
+    def close(self) -> None:
+        """Exit every context entered, with no exception."""
+        self.__exit__(None, None, None)
 
 
-@contextlib.contextmanager
-def open_operation(middleware: Iterable[Middleware], info: OperationInfo) -> Any:
-    """The middleware's operation contexts, nested; exceptions inside pass through each of them."""
-    with contextlib.ExitStack() as stack:
-        for mw in middleware:
-            cm = mw.operation(info)
-            if cm is not None:
-                stack.enter_context(cm)
-        yield info
+def _attempt_hook(mw: Middleware, info: AttemptInfo) -> contextlib.AbstractContextManager[object] | None:
+    return mw.attempt(info)
+
+
+def _operation_hook(mw: Middleware, info: OperationInfo) -> contextlib.AbstractContextManager[object] | None:
+    return mw.operation(info)
+
+
+def open_attempt(middleware: Iterable[Middleware], info: AttemptInfo) -> Scope[AttemptInfo]:
+    """Enter every middleware's attempt context (first = outermost); the caller ``close()``s it."""
+    scope = Scope(middleware, _attempt_hook, info, info)
+    scope.__enter__()
+    return scope
+
+
+def open_operation(middleware: Iterable[Middleware], info: OperationInfo, value: V) -> Scope[V]:
+    """The middleware's operation contexts for ``info``, to enter with ``with``; that gives ``value``."""
+    return Scope(middleware, _operation_hook, info, value)
 
 
 def traced_run(middleware: Iterable[Middleware], name: str, fn: Callable[..., Any]) -> Callable[..., Any]:
     """``fn`` wrapped so the middleware's operation contexts surround its execution (sync or async)."""
 
     async def run(*args: Any) -> Any:
-        with open_operation(middleware, OperationInfo(kind="run", name=name)):
+        info = OperationInfo(kind="run", name=name)
+        with open_operation(middleware, info, info):
             value = fn(*args)
             if inspect.isawaitable(value):
                 value = await value

@@ -45,7 +45,11 @@ class EndpointProcess:
 
     def start(self) -> None:
         env = {**os.environ, "PORT": str(self.port)}
-        self.proc = subprocess.Popen([sys.executable, str(APPS)], env=env, stderr=subprocess.DEVNULL)
+        self.proc = subprocess.Popen(
+            [sys.executable, str(APPS)],
+            env=env,
+            stderr=open(os.environ.get("ENDPOINT_LOG", os.devnull), "ab"),
+        )
         deadline = time.time() + 20
         while True:
             try:

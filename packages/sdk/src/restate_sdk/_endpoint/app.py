@@ -66,19 +66,20 @@ class Endpoint:
         if self._verifier is not None:
             error = self._verifier.verify(scope["path"], headers)
             if error is not None:
-                await _reject(send, 401, f"request identity check failed: {error}")
+                await _reject(receive, send, 401, f"request identity check failed: {error}")
                 return
         if segments and segments[-1] == "discover":
             await self._discover(scope, headers, send)
         elif len(segments) >= 3 and segments[-3] == "invoke":
             await self._invoke(scope, receive, send, segments[-2], segments[-1], headers)
         else:
-            await _reject(send, 404, f"no route for {scope['method']} {scope['path']}")
+            await _reject(receive, send, 404, f"no route for {scope['method']} {scope['path']}")
 
     async def _discover(self, scope: Scope, headers: dict[str, str], send: Send) -> None:
         version = negotiate(headers.get("accept"))
         if version is None:
             await _reject(
+                None,
                 send,
                 415,
                 f"unsupported manifest versions in accept {headers.get('accept')!r}; this SDK serves v2..v4",
@@ -96,12 +97,13 @@ class Endpoint:
     ) -> None:
         info = self._lookup(service, handler)
         if info is None:
-            await _reject(send, 404, f"unknown handler {service}/{handler}")
+            await _reject(receive, send, 404, f"unknown handler {service}/{handler}")
             return
         content_type = headers.get("content-type", "")
         version = _protocol_version(content_type)
         if version is None:
             await _reject(
+                receive,
                 send,
                 415,
                 f"unsupported content-type {content_type!r}; expected {_INVOCATION_CT}5 or {_INVOCATION_CT}6",
@@ -110,11 +112,11 @@ class Endpoint:
         try:
             engine = InvocationEngine(version)
         except UnsupportedFeature as e:  # pragma: no cover - filtered by _protocol_version
-            await _reject(send, 415, e.message)
+            await _reject(receive, send, 415, e.message)
             return
         if self._draining:
             # restate-server retries this attempt, on this endpoint's successor
-            await _reject(send, 503, "the endpoint is shutting down")
+            await _reject(receive, send, 503, "the endpoint is shutting down")
             return
         attempt_headers = {k: v for k, v in headers.items() if k not in ("content-type", "accept")}
         await run_attempt(

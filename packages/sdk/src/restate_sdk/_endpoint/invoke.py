@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import contextvars
 import logging
 import traceback
@@ -15,6 +16,7 @@ from .._definitions import HandlerInfo
 from .._engine.engine import InvocationEngine
 from .._engine.errors import ProtocolError
 from .._errors import TerminalError
+from .._logging import current_invocation
 from .._middleware import AttemptInfo, AttemptOutcome, Middleware, open_attempt
 from .._sync_context import SyncContext, executor
 
@@ -74,7 +76,7 @@ async def run_attempt(
         if not await _read_journal(engine, receive):
             return
     except ProtocolError as e:
-        await _reject(send, 400, f"protocol violation ({e.code}): {e.message}")
+        await _reject(receive, send, 400, f"protocol violation ({e.code}): {e.message}")
         return
 
     await send(
@@ -130,6 +132,7 @@ async def run_attempt(
 
 
 async def _run_handler(info: HandlerInfo, engine: InvocationEngine, ctx: InvocationContext) -> None:
+    current_invocation.set(ctx)  # this task's context: seen by its runs, threads and log filters
     try:
         assert engine.input is not None
         args: tuple[Any, ...] = ()
@@ -226,7 +229,12 @@ def _fail_protocol(engine: InvocationEngine, e: ProtocolError) -> None:
     )
 
 
-async def _reject(send: Send, status: int, message: str) -> None:
+async def _reject(receive: Receive | None, send: Send, status: int, message: str) -> None:
+    """Answer with an error, then read what is left of the request before closing the stream.
+
+    On HTTP/2, hypercorn drops the whole connection (and every invocation on it) when DATA arrives
+    for a stream whose response has ended, so the response is ended only after the request.
+    """
     body = message.encode()
     await send(
         {
@@ -238,7 +246,17 @@ async def _reject(send: Send, status: int, message: str) -> None:
             ],
         }
     )
-    await send({"type": "http.response.body", "body": body, "more_body": False})
+    if receive is None:
+        await send({"type": "http.response.body", "body": body, "more_body": False})
+        return
+    await send({"type": "http.response.body", "body": body, "more_body": True})
+    with contextlib.suppress(TimeoutError):
+        async with asyncio.timeout(_DRAIN_TIMEOUT):
+            while True:
+                msg = await receive()
+                if msg["type"] == "http.disconnect" or not msg.get("more_body", False):
+                    break
+    await send({"type": "http.response.body", "body": b"", "more_body": False})
 
 
 SERVER_HEADER = b"restate-sdk-py/0.1.0"
