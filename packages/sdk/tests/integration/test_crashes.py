@@ -48,7 +48,7 @@ class EndpointProcess:
         self.proc = subprocess.Popen(
             [sys.executable, str(APPS)],
             env=env,
-            stderr=open(os.environ.get("ENDPOINT_LOG", os.devnull), "ab"),
+            stderr=open(os.environ.get("ENDPOINT_LOG", os.devnull), "ab"),  # noqa: SIM115 - lives as long as the process
         )
         deadline = time.time() + 20
         while True:
