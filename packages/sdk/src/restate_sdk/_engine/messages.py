@@ -444,55 +444,117 @@ def _tag(number: int, wire_type: int) -> bytes:
     return encode_varint((number << 3) | wire_type)
 
 
-def _len_delimited(number: int, payload: bytes) -> bytes:
-    return _tag(number, 2) + encode_varint(len(payload)) + payload
-
-
 def encode_message(msg: Any) -> bytes:
-    """Encode a message to protobuf bytes, field by field as its table says."""
-    out = bytearray()
+    """Encode a message to protobuf bytes, field by field as its table says.
+
+    Zero scalars, empty strings and bytes are left out unless the field is optional (a oneof arm or
+    proto3 ``optional``); ``None`` is always left out.
+    """
     cls = cast(type[Any], type(msg))
-    optional_scalars: frozenset[str] | None = getattr(cls, "_optional", None)
-    if optional_scalars is None:
-        optional_scalars = _optional_scalars(cls)
-    table: FieldTable = msg.FIELDS
-    for number, attr, kind, _nested in table:
+    rows = _ENCODERS.get(cls) or _encoder_rows(cls)
+    out = bytearray()
+    for attr, op, tag, optional, _nested in rows:
         value = getattr(msg, attr)
         if value is None:
             continue
-        if kind in VARINT_KINDS:
-            if value == 0 and attr not in optional_scalars:
+        if op is _E_VARINT:
+            if value == 0 and not optional:
                 continue
-            out += _tag(number, 0) + encode_varint(int(value))
-        elif kind is Kind.STRING:
-            if value == "" and attr not in optional_scalars:
+            out += tag
+            v = int(value)
+            out += _SMALL[v] if 0 <= v < 0x80 else encode_varint(v)
+        elif op is _E_STRING:
+            if value == "" and not optional:
                 continue
-            out += _len_delimited(number, value.encode())
-        elif kind is Kind.BYTES:
-            if value == b"" and attr not in optional_scalars:
+            _put(out, tag, value.encode())
+        elif op is _E_BYTES:
+            if value == b"" and not optional:
                 continue
-            out += _len_delimited(number, bytes(value))
-        elif kind is Kind.VALUE:
-            inner = _len_delimited(1, bytes(value)) if value else b""
-            out += _len_delimited(number, inner)
-        elif kind is Kind.VOID:
+            _put(out, tag, value if type(value) is bytes else bytes(value))
+        elif op is _E_VALUE:
             if value:
-                out += _len_delimited(number, b"")
-        elif kind is Kind.MESSAGE:
-            out += _len_delimited(number, encode_message(value))
-        elif kind is Kind.REPEATED_UINT32:
+                data = value if type(value) is bytes else bytes(value)
+                n = len(data)
+                size = _SMALL[n] if n < 0x80 else encode_varint(n)
+                out += tag
+                m = 1 + len(size) + n
+                out += _SMALL[m] if m < 0x80 else encode_varint(m)
+                out += b"\x0a"
+                out += size
+                out += data
+            else:
+                out += tag
+                out += b"\x00"
+        elif op is _E_VOID:
             if value:
-                out += _len_delimited(number, b"".join(encode_varint(v) for v in value))
-        elif kind is Kind.REPEATED_STRING:
+                out += tag
+                out += b"\x00"
+        elif op is _E_MESSAGE:
+            _put(out, tag, encode_message(value))
+        elif op is _E_REPEATED_UINT32:
+            if value:
+                ids = cast("list[int]", value)
+                _put(out, tag, b"".join(_SMALL[v] if 0 <= v < 0x80 else encode_varint(v) for v in ids))
+        elif op is _E_REPEATED_STRING:
             for v in value:
-                out += _len_delimited(number, v.encode())
-        elif kind is Kind.REPEATED_BYTES:
+                _put(out, tag, v.encode())
+        elif op is _E_REPEATED_BYTES:
             for v in value:
-                out += _len_delimited(number, bytes(v))
+                _put(out, tag, bytes(v))
         else:  # REPEATED_MESSAGE
             for v in value:
-                out += _len_delimited(number, encode_message(v))
+                _put(out, tag, encode_message(v))
     return bytes(out)
+
+
+_SMALL = [bytes((i,)) for i in range(0x80)]  # one-byte varints, encoded once
+
+# Encoder ops, one per Kind (compared with ``is``: they are small ints interned by CPython).
+(_E_VARINT, _E_STRING, _E_BYTES, _E_VALUE, _E_VOID, _E_MESSAGE) = range(6)
+(_E_REPEATED_UINT32, _E_REPEATED_STRING, _E_REPEATED_BYTES, _E_REPEATED_MESSAGE) = range(6, 10)
+_ENCODE_OPS = {
+    Kind.UINT32: _E_VARINT,
+    Kind.UINT64: _E_VARINT,
+    Kind.BOOL: _E_VARINT,
+    Kind.STRING: _E_STRING,
+    Kind.BYTES: _E_BYTES,
+    Kind.VALUE: _E_VALUE,
+    Kind.VOID: _E_VOID,
+    Kind.MESSAGE: _E_MESSAGE,
+    Kind.REPEATED_UINT32: _E_REPEATED_UINT32,
+    Kind.REPEATED_STRING: _E_REPEATED_STRING,
+    Kind.REPEATED_BYTES: _E_REPEATED_BYTES,
+    Kind.REPEATED_MESSAGE: _E_REPEATED_MESSAGE,
+}
+EncoderRow = tuple[str, int, bytes, bool, Any]  # attribute, op, encoded tag, optional, nested class
+_ENCODERS: dict[type[Any], tuple[EncoderRow, ...]] = {}
+
+
+def _encoder_rows(cls: type[Any]) -> tuple[EncoderRow, ...]:
+    """The class's FIELDS as encoder rows, with each tag encoded once."""
+    optional_scalars: frozenset[str] | None = cls.__dict__.get("_optional")
+    if optional_scalars is None:
+        optional_scalars = _optional_scalars(cls)
+    table: FieldTable = cls.FIELDS
+    rows = tuple(
+        (
+            attr,
+            _ENCODE_OPS[kind],
+            _tag(number, 0 if kind in VARINT_KINDS else 2),
+            attr in optional_scalars,
+            nested,
+        )
+        for number, attr, kind, nested in table
+    )
+    _ENCODERS[cls] = rows
+    return rows
+
+
+def _put(out: bytearray, tag: bytes, data: bytes) -> None:
+    n = len(data)
+    out += tag
+    out += _SMALL[n] if n < 0x80 else encode_varint(n)
+    out += data
 
 
 def _optional_scalars(cls: type[Any]) -> frozenset[str]:
@@ -504,8 +566,8 @@ def _optional_scalars(cls: type[Any]) -> frozenset[str]:
     return names
 
 
-def decode_message(cls: type[M], payload: bytes) -> M:
-    """Decode protobuf bytes into ``cls``; unknown fields are skipped, bad bytes raise ProtocolViolation."""
+def _decode_reference(cls: type[M], payload: bytes) -> M:
+    """The plain table-reading decoder: ``decode_message`` falls back to it to report bad payloads."""
     by_number = cast("dict[int, tuple[int, str, Kind, Any]]", getattr(cls, "BY_NUMBER"))  # noqa: B009
     kwargs: dict[str, Any] = {}
     for number, wire_type, raw in decode_fields(payload):
@@ -553,3 +615,157 @@ def decode_message(cls: type[M], payload: bytes) -> M:
         except UnicodeDecodeError as e:
             raise ProtocolViolation(f"{cls.__name__}.{attr}: invalid UTF-8") from e
     return cls(**kwargs)
+
+
+def decode_message(cls: type[M], payload: bytes) -> M:
+    """Decode protobuf bytes into ``cls``; unknown fields are skipped, bad bytes raise ProtocolViolation.
+
+    One pass over the bytes with a per-class table keyed by wire tag. Anything unusual (a truncated
+    or overlong varint, a known field with the wrong wire type, bad UTF-8, ...) is handed to
+    ``_decode_reference``, which decodes the same payload again and raises the precise error.
+    """
+    if type(payload) is not bytes:
+        payload = bytes(payload)
+    try:
+        return _decode_fast(cls, payload)
+    except (_Unusual, IndexError, UnicodeDecodeError, ProtocolViolation):
+        return _decode_reference(cls, payload)
+
+
+class _Unusual(Exception):
+    """The fast decoder met something it leaves to the reference decoder."""
+
+
+# Decoder ops: what to do with a field whose tag (number and wire type) matched.
+(_D_INT, _D_BOOL, _D_STRING, _D_BYTES, _D_VALUE, _D_VOID, _D_MESSAGE) = range(7)
+(_D_REPEATED_UINT32, _D_PACKED_UINT32, _D_REPEATED_STRING, _D_REPEATED_BYTES, _D_REPEATED_MESSAGE) = range(
+    7, 12
+)
+_DECODE_OPS = {
+    Kind.UINT32: ((0, _D_INT),),
+    Kind.UINT64: ((0, _D_INT),),
+    Kind.BOOL: ((0, _D_BOOL),),
+    Kind.STRING: ((2, _D_STRING),),
+    Kind.BYTES: ((2, _D_BYTES),),
+    Kind.VALUE: ((2, _D_VALUE),),
+    Kind.VOID: ((2, _D_VOID),),
+    Kind.MESSAGE: ((2, _D_MESSAGE),),
+    Kind.REPEATED_UINT32: ((0, _D_REPEATED_UINT32), (2, _D_PACKED_UINT32)),
+    Kind.REPEATED_STRING: ((2, _D_REPEATED_STRING),),
+    Kind.REPEATED_BYTES: ((2, _D_REPEATED_BYTES),),
+    Kind.REPEATED_MESSAGE: ((2, _D_REPEATED_MESSAGE),),
+}
+DecoderRow = tuple[str, int, Any]  # attribute, op, nested class
+_DECODERS: dict[type[Any], dict[int, DecoderRow]] = {}
+_MAX_UINT64 = (1 << 64) - 1
+
+
+def _decoder_rows(cls: type[Any]) -> dict[int, DecoderRow]:
+    table: FieldTable = cls.FIELDS
+    rows = {
+        (number << 3) | wire: (attr, op, nested)
+        for number, attr, kind, nested in table
+        for wire, op in _DECODE_OPS[kind]
+    }
+    _DECODERS[cls] = rows
+    return rows
+
+
+def _varint_tail(buf: bytes, pos: int, first: int) -> tuple[int, int]:
+    """The rest of a varint whose first byte (``first``, continuation bit set) was already read."""
+    result = first & 0x7F
+    shift = 7
+    while True:
+        b = buf[pos]
+        pos += 1
+        result |= (b & 0x7F) << shift
+        if not b & 0x80:
+            if result > _MAX_UINT64:
+                raise _Unusual
+            return result, pos
+        shift += 7
+        if shift >= 70:
+            raise _Unusual
+
+
+def _decode_fast(cls: type[M], buf: bytes) -> M:
+    rows = _DECODERS.get(cls) or _decoder_rows(cls)
+    kwargs: dict[str, Any] = {}
+    pos = 0
+    end = len(buf)
+    while pos < end:
+        tag = buf[pos]
+        pos += 1
+        if tag & 0x80:
+            tag, pos = _varint_tail(buf, pos, tag)
+        wire = tag & 7
+        if wire == 2:
+            n = buf[pos]
+            pos += 1
+            if n & 0x80:
+                n, pos = _varint_tail(buf, pos, n)
+            start = pos
+            pos += n
+            if pos > end:
+                raise _Unusual
+            raw: Any = buf[start:pos]
+        elif wire == 0:
+            raw = buf[pos]
+            pos += 1
+            if raw & 0x80:
+                raw, pos = _varint_tail(buf, pos, raw)
+        elif wire == 1 or wire == 5:
+            pos += 8 if wire == 1 else 4
+            if pos > end:
+                raise _Unusual
+            raw = None
+        else:
+            raise _Unusual
+        row = rows.get(tag)
+        if row is None:
+            number = tag >> 3
+            if number == 0 or number in cls.BY_NUMBER:  # type: ignore[attr-defined]
+                raise _Unusual  # a known field with the wrong wire type
+            continue  # unknown field: skipped
+        attr, op, nested = row
+        if op is _D_INT:
+            kwargs[attr] = raw
+        elif op is _D_STRING:
+            kwargs[attr] = raw.decode()
+        elif op is _D_BYTES:
+            kwargs[attr] = raw
+        elif op is _D_VALUE:
+            # Value{1: bytes content}: nearly always exactly that one field with a one-byte length
+            if not raw:
+                kwargs[attr] = b""
+            elif len(raw) >= 2 and raw[0] == 0x0A and raw[1] == len(raw) - 2:
+                kwargs[attr] = raw[2:]
+            else:
+                kwargs[attr] = _value_content(raw)
+        elif op is _D_MESSAGE:
+            kwargs[attr] = _decode_fast(nested, raw)
+        elif op is _D_BOOL:
+            kwargs[attr] = bool(raw)
+        elif op is _D_VOID:
+            kwargs[attr] = True
+        else:
+            values: list[Any] | None = kwargs.get(attr)
+            if values is None:
+                values = kwargs[attr] = []
+            if op is _D_REPEATED_MESSAGE:
+                values.append(_decode_fast(nested, raw))
+            elif op is _D_REPEATED_STRING:
+                values.append(raw.decode())
+            elif op is _D_PACKED_UINT32:
+                values.extend(decode_packed_varints(raw))
+            else:  # repeated bytes, or one unpacked uint32
+                values.append(raw)
+    return cls(**kwargs)
+
+
+def _value_content(raw: bytes) -> bytes:
+    content = b""
+    for n, wt, v in decode_fields(raw):
+        if n == 1 and wt == 2:
+            content = bytes(v)
+    return content
