@@ -14,16 +14,13 @@ Also: :class:`RestateServer` (just the server, with stop/kill/restart for crash 
 
 from __future__ import annotations
 
-from ._config import DEFAULT_IMAGE
 from ._endpoint import AppServer
 from ._environment import RestateEnvironment
 from ._errors import ProvisionError, RestateStartError
-from ._provision import DEFAULT_SERVER_VERSION, find_restate_server
+from ._provision import find_restate_server
 from ._server import RestateServer
 
 __all__ = [
-    "DEFAULT_IMAGE",
-    "DEFAULT_SERVER_VERSION",
     "AppServer",
     "ProvisionError",
     "RestateEnvironment",

@@ -72,7 +72,7 @@ def sample_curl(ingress_url: str, services: list[dict[str, Any]]) -> str | None:
                 else f"{service['name']}/{handler['name']}"
             )
             command = f"curl {ingress_url}/{path}"
-            if handler.get("input_description", "none") != "none":
+            if handler.get("input_description") != "none":  # the admin API says "none" for no input
                 command += f" -H 'content-type: application/json' -d '{_sample_input(handler)}'"
             return command
     return None
