@@ -55,3 +55,18 @@ def test_signals_in_combinators(restate: Restate, key: str) -> None:
     assert restate.client.invocation(invocation_id).attach() == "v1"
     results = restate.client.object("VirtualObjectCommandInterpreter", key).call("getResults")
     assert results == ["ok:v1|err:r2", "v1"]
+
+
+def test_signal_sent_before_it_is_awaited(restate: Restate, key: str) -> None:
+    invocation_id = _await_signal(
+        restate,
+        key,
+        {"type": "awaitOne", "command": {"type": "sleep", "timeoutMillis": 300}},
+        {"type": "awaitOne", "command": {"type": "createSignal", "signalName": "early"}},
+    )
+    restate.client.service("TestUtilsService").call(
+        "resolveSignal", {"invocationId": invocation_id, "signalName": "early", "value": "was waiting"}
+    )
+    assert restate.client.invocation(invocation_id).attach() == "was waiting"
+    results = restate.client.object("VirtualObjectCommandInterpreter", key).call("getResults")
+    assert results == ["sleep", "was waiting"]
