@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import os
 import platform
+import sys
 from typing import Literal
 
 import docker
@@ -96,10 +97,18 @@ class DockerBackend:
     def start(self) -> None:
         """Create and start the container, or start it again after stop()."""
         if not self._created:
+            self._announce_pull()
             self._container.start()
             self._created = True
         elif not self.running():
             self._container.get_wrapped_container().start()
+
+    def _announce_pull(self) -> None:
+        # testcontainers pulls a missing image silently; a first pull can take a while.
+        try:
+            self._container.get_docker_client().client.images.get(self.image)
+        except docker.errors.ImageNotFound:
+            print(f"restate-testing: pulling docker image {self.image} ...", file=sys.stderr, flush=True)
 
     def stop(self, *, kill: bool = False) -> None:
         """Stop (or SIGKILL) the container; its file system, so the server's data, stays."""
