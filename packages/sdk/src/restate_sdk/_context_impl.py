@@ -15,6 +15,7 @@ import time as _time
 import traceback
 import typing
 import uuid as _uuid
+import weakref
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import timedelta
 from typing import Any, TypeVar
@@ -713,6 +714,18 @@ def _encode_generic(arg: Any, serde: Serde[Any] | None) -> bytes:
 def _return_type(fn: Callable[..., Any]) -> Any:
     """The declared return type of a run's function (string annotations resolved), else Any."""
     try:
-        return typing.get_type_hints(fn).get("return", Any)
+        return _RETURN_TYPES[fn]
+    except (KeyError, TypeError):  # not seen yet, or not weak-referenceable (builtins)
+        pass
+    try:
+        hint = typing.get_type_hints(fn).get("return", Any)
     except Exception:  # unresolvable names, callables without annotations
-        return Any
+        hint = Any
+    with contextlib.suppress(TypeError):
+        _RETURN_TYPES[fn] = hint
+    return hint
+
+
+# Resolving string annotations compiles and evaluates them: once per function is enough. Weak keys, so
+# closures made per call do not pile up.
+_RETURN_TYPES: weakref.WeakKeyDictionary[Callable[..., Any], Any] = weakref.WeakKeyDictionary()
