@@ -10,6 +10,7 @@ from .cancel_test import cancel_test_blocking_service, cancel_test_runner
 from .counter import counter, list_object, map_object
 from .failing import failing
 from .interpreter import virtual_object_command_interpreter
+from .interpreter_layers import object_interpreters, service_interpreter_helper
 from .kill_test import kill_test_runner, kill_test_singleton
 from .non_deterministic import non_deterministic
 from .proxy import proxy
@@ -34,6 +35,8 @@ ALL_SERVICES: dict[str, Service | VirtualObject | Workflow] = {
         proxy,
         test_utils,
         virtual_object_command_interpreter,
+        service_interpreter_helper,
+        *object_interpreters,
     )
 }
 
