@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import random
 from dataclasses import dataclass
 from datetime import timedelta
@@ -11,7 +10,7 @@ import restate_sdk as restate
 
 __all__ = ["PRICE_PER_TICKET", "PaymentRequest", "PaymentResponse", "charge", "checkout", "handle"]
 
-log = logging.getLogger(__name__)
+log = restate.getLogger(__name__)  # quiet while an invocation replays
 
 PRICE_PER_TICKET = 30  # a uniform shop: every ticket costs 30 USD
 FAILURE_RATE = 0.5

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import enum
-import logging
 
 import restate_sdk as restate
 
 __all__ = ["TicketStatus", "mark_as_sold", "reserve", "status", "ticket_service", "unreserve"]
 
-log = logging.getLogger(__name__)
+log = restate.getLogger(__name__)  # quiet while an invocation replays
 
 
 class TicketStatus(enum.StrEnum):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from datetime import timedelta
 
 import restate_sdk as restate
@@ -12,7 +11,7 @@ from .ticket_service import mark_as_sold, reserve, unreserve
 
 __all__ = ["PAYMENT_PATIENCE", "RESERVATION_HOLD", "add_ticket", "checkout", "expire_ticket", "user_session"]
 
-log = logging.getLogger(__name__)
+log = restate.getLogger(__name__)  # quiet while an invocation replays
 
 RESERVATION_HOLD = timedelta(minutes=15)
 """How long a ticket stays in a basket before ``expire_ticket`` releases it."""
