@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import gc
+import os
+
 import httpx
 import pytest
 
@@ -65,3 +68,17 @@ def test_options_become_server_settings() -> None:
     assert server.env["RESTATE_X"] == "1"
     plain = RestateServer()
     assert "RESTATE_WORKER__INVOKER__INACTIVITY_TIMEOUT" not in plain.env
+
+
+@pytest.mark.integration
+def test_a_forgotten_server_is_stopped_when_collected(restate_binary: str) -> None:
+    server = RestateServer(backend="binary").start()
+    backend = server.backend
+    assert isinstance(backend, BinaryBackend)
+    pid, base_dir = backend.pid, backend.base_dir
+    assert pid is not None
+    del server, backend  # no close(): the finalizer must still stop the process and remove its files
+    gc.collect()
+    with pytest.raises(ProcessLookupError):
+        os.kill(pid, 0)
+    assert not base_dir.exists()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import os
 import tempfile
 import threading
@@ -12,7 +13,7 @@ import docker
 import docker.errors
 import pytest
 
-from restate_testing import RestateEnvironment, RestateStartError
+from restate_testing import RestateEnvironment, RestateServer, RestateStartError
 from restate_testing._binary import BinaryBackend
 from restate_testing._container import DockerBackend
 from restate_testing._ports import is_listening
@@ -89,3 +90,20 @@ def test_failed_start_leaves_nothing_behind(
     assert not any(is_listening(port) for port in (ports.ingress, ports.admin, ports.node))
     assert not env.server.running()
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.integration
+@pytest.mark.docker
+def test_a_forgotten_container_is_removed_when_collected(docker_engine: None) -> None:
+    server = RestateServer(backend="docker").start()
+    backend = server.backend
+    assert isinstance(backend, DockerBackend)
+    container_id = backend.container_id
+    del server, backend  # no close(): the finalizer removes the container (Ryuk may be disabled)
+    gc.collect()
+    client = docker.from_env()
+    try:
+        with pytest.raises(docker.errors.NotFound):
+            client.containers.get(container_id)
+    finally:
+        client.close()

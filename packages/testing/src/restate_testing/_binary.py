@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import atexit
 import contextlib
 import os
 import shutil
@@ -11,7 +10,6 @@ import subprocess
 import tempfile
 import weakref
 from pathlib import Path
-from typing import IO
 
 from ._backend import ServerPorts
 
@@ -19,15 +17,32 @@ __all__ = ["BinaryBackend"]
 
 _STOP_TIMEOUT = 10.0
 
-# Every live backend, so that a test run that ends without tearing down (an interrupted session, a
-# forgotten close()) does not leave restate-server processes behind.
-_LIVE: weakref.WeakSet[BinaryBackend] = weakref.WeakSet()
+
+def _stop_process(process: subprocess.Popen[bytes], kill: bool) -> None:
+    if process.poll() is None:
+        process.send_signal(signal.SIGKILL if kill else signal.SIGTERM)
+        try:
+            process.wait(timeout=_STOP_TIMEOUT)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
 
 
-@atexit.register
-def _close_all() -> None:
-    for backend in list(_LIVE):
-        backend.close()
+class _Resources:
+    """What a backend must release: its process and its directory. Kept apart from the backend so that
+    a finalizer can release them when a forgotten backend is collected, or when the interpreter exits."""
+
+    def __init__(self, base_dir: Path, owns_dir: bool) -> None:
+        self.base_dir = base_dir
+        self.owns_dir = owns_dir
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def release(self) -> None:
+        if self.process is not None:
+            _stop_process(self.process, kill=False)
+            self.process = None
+        if self.owns_dir:
+            shutil.rmtree(self.base_dir, ignore_errors=True)
 
 
 class BinaryBackend:
@@ -44,7 +59,6 @@ class BinaryBackend:
     ) -> None:
         self.binary = binary
         self.ports = ports
-        self._owns_dir = base_dir is None
         self.base_dir = base_dir or Path(tempfile.mkdtemp(prefix="restate-testing-"))
         self.log_path = self.base_dir / "restate-server.log"
         # The server reads its whole configuration from RESTATE_* variables. Inherited ones are dropped,
@@ -58,66 +72,47 @@ class BinaryBackend:
             "RESTATE_ADMIN__BIND_ADDRESS": f"127.0.0.1:{ports.admin}",
             "RESTATE_BIND_ADDRESS": f"127.0.0.1:{ports.node}",
         }
-        self._process: subprocess.Popen[bytes] | None = None
-        self._log: IO[bytes] | None = None
+        self._resources = _Resources(self.base_dir, owns_dir=base_dir is None)
+        # Runs at close(), when the backend is collected without close(), or at interpreter exit.
+        self._finalizer = weakref.finalize(self, self._resources.release)
 
     @property
     def pid(self) -> int | None:
         """The server's process id while it runs."""
-        return self._process.pid if self._process and self._process.poll() is None else None
+        return self._resources.process.pid if self.running() and self._resources.process else None
 
     def start(self) -> None:
         """Start the process (returns at once; health is checked by the caller)."""
         if self.running():
             return
-        self._close_log()
-        self._log = self.log_path.open("ab")
-        self._process = subprocess.Popen(
-            [str(self.binary), "--base-dir", str(self.base_dir / "data"), "--no-logo"],
-            env=self._env,
-            stdin=subprocess.DEVNULL,
-            stdout=self._log,
-            stderr=subprocess.STDOUT,
-            # Its own session: a Ctrl-C in the terminal reaches only us, and we stop it in order.
-            start_new_session=True,
-        )
-        _LIVE.add(self)
+        with self.log_path.open("ab") as log:  # the child keeps its own handle
+            self._resources.process = subprocess.Popen(
+                [str(self.binary), "--base-dir", str(self.base_dir / "data"), "--no-logo"],
+                env=self._env,
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                # Its own session: a Ctrl-C in the terminal reaches only us, and we stop it in order.
+                start_new_session=True,
+            )
 
     def stop(self, *, kill: bool = False) -> None:
         """Stop the process (SIGTERM, or SIGKILL with ``kill``); its data stays for a later start()."""
-        process = self._process
-        if process is not None and process.poll() is None:
-            process.send_signal(signal.SIGKILL if kill else signal.SIGTERM)
-            try:
-                process.wait(timeout=_STOP_TIMEOUT)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
-        self._process = None
-        self._close_log()
+        if self._resources.process is not None:
+            _stop_process(self._resources.process, kill)
+            self._resources.process = None
 
     def close(self) -> None:
         """Stop the process and delete the directory we created."""
-        self.stop()
-        _LIVE.discard(self)
-        if self._owns_dir:
-            shutil.rmtree(self.base_dir, ignore_errors=True)
+        self._finalizer()
 
     def running(self) -> bool:
         """True while the process is alive."""
-        return self._process is not None and self._process.poll() is None
-
-    def exit_code(self) -> int | None:
-        """The exit code once the process has ended on its own, else None."""
-        return None if self._process is None else self._process.poll()
+        process = self._resources.process
+        return process is not None and process.poll() is None
 
     def logs(self) -> str:
         """Everything the server printed since this backend was created."""
         with contextlib.suppress(FileNotFoundError):
             return self.log_path.read_text(errors="replace")
         return ""
-
-    def _close_log(self) -> None:
-        if self._log is not None:
-            self._log.close()
-            self._log = None

@@ -12,6 +12,7 @@ import contextlib
 import os
 import platform
 import sys
+import weakref
 from typing import Literal
 
 import docker
@@ -52,6 +53,16 @@ def default_network_mode() -> NetworkMode:
     return "host" if platform.system() == "Linux" else "bridge"
 
 
+def _remove_container(container_id: str) -> None:
+    """Best effort, at garbage collection or interpreter exit: remove a container left running."""
+    with contextlib.suppress(Exception):
+        client = docker.from_env()
+        try:
+            client.containers.get(container_id).remove(force=True, v=True)
+        finally:
+            client.close()
+
+
 class DockerBackend:
     """Runs restate-server from ``image`` in a container that keeps its data across stop()/start()."""
 
@@ -83,6 +94,7 @@ class DockerBackend:
             )
         self._container = container
         self._created = False
+        self._finalizer: weakref.finalize[[str], DockerBackend] | None = None
 
     @property
     def endpoint_host(self) -> str:
@@ -98,8 +110,13 @@ class DockerBackend:
         """Create and start the container, or start it again after stop()."""
         if not self._created:
             self._announce_pull()
-            self._container.start()
-            self._created = True
+            try:
+                self._container.start()
+            finally:
+                # Created even if starting failed (a port taken, say): close() must remove it then too.
+                self._created = self._container._container is not None
+            # Without Ryuk nobody else removes a container whose backend was never closed.
+            self._finalizer = weakref.finalize(self, _remove_container, self._container.get_container_id())
         elif not self.running():
             self._container.get_wrapped_container().start()
 
@@ -123,6 +140,9 @@ class DockerBackend:
 
     def close(self) -> None:
         """Remove the container with its data."""
+        if self._finalizer is not None:
+            self._finalizer.detach()
+            self._finalizer = None
         if self._created:
             with contextlib.suppress(docker.errors.NotFound):
                 self._container.stop(force=True, delete_volume=True)

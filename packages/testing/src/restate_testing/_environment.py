@@ -7,17 +7,14 @@ import logging
 import platform
 import time
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Self
+from typing import Any, Self
 
-from restate_ingress import AdminClient, IngressError, ServerError
+from restate_ingress import AdminClient, AsyncClient, Client, IngressError, ServerError
 
 from ._endpoint import AppServer
 from ._errors import RestateStartError
 from ._provision import DEFAULT_SERVER_VERSION
 from ._server import BackendName, RestateServer
-
-if TYPE_CHECKING:
-    from restate_ingress import AsyncClient, Client
 
 __all__ = ["RestateEnvironment"]
 
@@ -115,8 +112,6 @@ class RestateEnvironment:
     def client(self) -> Client:
         """A ``restate_ingress.Client`` for the ingress."""
         if self._client is None:
-            from restate_ingress import Client
-
             self._client = Client(self.ingress_url)
         return self._client
 
@@ -129,8 +124,6 @@ class RestateEnvironment:
         """
         loop = asyncio.get_running_loop()
         if self._async_client is None or self._async_client[0] is not loop:
-            from restate_ingress import AsyncClient
-
             self._async_client = (loop, AsyncClient(self.ingress_url))
         return self._async_client[1]
 
