@@ -1,11 +1,13 @@
-"""Run an endpoint with hypercorn (HTTP/2 cleartext and HTTP/1.1 on one port)."""
+"""Run an endpoint with granian or hypercorn (HTTP/2 cleartext and HTTP/1.1 on one port)."""
 
 from __future__ import annotations
 
 import asyncio
+import importlib.util
 import logging
 import signal
-from typing import Any
+from collections.abc import Awaitable, Callable
+from typing import Any, Literal
 
 __all__ = ["serve"]
 
@@ -13,31 +15,32 @@ log = logging.getLogger("restate_sdk")
 
 
 def serve(
-    app: Any, port: int = 9080, host: str = "0.0.0.0", *, drain_timeout: float = 30.0, **config: Any
+    app: Any,
+    port: int = 9080,
+    host: str = "0.0.0.0",
+    *,
+    server: Literal["auto", "granian", "hypercorn"] = "auto",
+    drain_timeout: float = 30.0,
+    **config: Any,
 ) -> None:
     """Serve ``app`` until SIGTERM or SIGINT, then drain in-flight attempts and exit.
 
     Draining: attempts blocked on a durable result suspend at once, running ``ctx.run`` closures
     finish (up to ``drain_timeout`` seconds), and new attempts get 503 so restate-server retries
-    them elsewhere or later. Extra keyword arguments set hypercorn ``Config`` attributes.
+    them elsewhere or later.
+
+    ``server``: ``"auto"`` (the default) takes granian when it is installed
+    (``pip install restate-sdk-py[granian]``), else hypercorn. granian's HTTP/2 is Rust (hyper) and
+    costs about half the CPU per invocation of hypercorn's pure-Python h2 (docs/decisions.md). Either
+    runs in this process, on this event loop. Extra keyword arguments go to the server: hypercorn
+    ``Config`` attributes, or arguments of granian's embedded ``Server``.
 
     Example::
 
         restate.serve(restate.app([greeter]), port=9080)
     """
-    from hypercorn.asyncio import serve as hypercorn_serve  # pyright: ignore[reportUnknownVariableType]
-    from hypercorn.config import Config
-
-    cfg = Config()
-    cfg.bind = [f"{host}:{port}"]
-    cfg.h2_max_concurrent_streams = 2**31 - 1
-    # hypercorn's default (1000 requests per connection) sends GOAWAY and drops the connection with
-    # invocations still streaming on it; restate-server keeps one h2 connection per deployment.
-    cfg.keep_alive_max_requests = 2**31 - 1
-    cfg.keep_alive_timeout = 3600
-    cfg.graceful_timeout = 5
-    for k, v in config.items():
-        setattr(cfg, k, v)
+    if server == "auto":
+        server = "granian" if importlib.util.find_spec("granian") is not None else "hypercorn"
 
     async def main() -> None:
         stop = asyncio.Event()
@@ -53,6 +56,65 @@ def serve(
                 await drain(drain_timeout)
             log.info("shutting down")
 
-        await hypercorn_serve(app, cfg, shutdown_trigger=shutdown_trigger)  # type: ignore[arg-type]
+        if server == "granian":
+            await _serve_granian(app, host, port, shutdown_trigger, config)
+        else:
+            await _serve_hypercorn(app, host, port, shutdown_trigger, config)
 
     asyncio.run(main())
+
+
+async def _serve_granian(
+    app: Any, host: str, port: int, shutdown_trigger: Callable[[], Awaitable[None]], config: dict[str, Any]
+) -> None:
+    from granian.constants import HTTPModes, Interfaces
+    from granian.http import HTTP2Settings
+    from granian.log import LogLevels
+    from granian.server.embed import Server
+
+    options: dict[str, Any] = {
+        "address": host,
+        "port": port,
+        "interface": Interfaces.ASGI,
+        "http": HTTPModes.auto,  # h2c with prior knowledge (what restate-server speaks) and HTTP/1.1
+        "websockets": False,
+        "log_level": LogLevels.warning,
+        # restate-server multiplexes a deployment's invocations over one h2 connection, and an
+        # invocation can stay open for minutes: lift the caps on streams and on requests in flight.
+        "backlog": 1024,
+        "backpressure": 2**20,
+        "http2_settings": HTTP2Settings(max_concurrent_streams=2**31 - 1),
+    }
+    options.update(config)
+    granian = Server(app, **options)
+    # granian warns on every start that its embedded mode is experimental; we chose it knowingly.
+    logging.getLogger("_granian").addFilter(lambda record: "experimental" not in record.getMessage())
+
+    async def stop_on_trigger() -> None:
+        await shutdown_trigger()
+        granian.stop()
+
+    stopper = asyncio.get_running_loop().create_task(stop_on_trigger())
+    try:
+        await granian.serve()
+    finally:
+        stopper.cancel()
+
+
+async def _serve_hypercorn(
+    app: Any, host: str, port: int, shutdown_trigger: Callable[[], Awaitable[None]], config: dict[str, Any]
+) -> None:
+    from hypercorn.asyncio import serve as hypercorn_serve  # pyright: ignore[reportUnknownVariableType]
+    from hypercorn.config import Config
+
+    cfg = Config()
+    cfg.bind = [f"{host}:{port}"]
+    cfg.h2_max_concurrent_streams = 2**31 - 1
+    # hypercorn's default (1000 requests per connection) sends GOAWAY and drops the connection with
+    # invocations still streaming on it; restate-server keeps one h2 connection per deployment.
+    cfg.keep_alive_max_requests = 2**31 - 1
+    cfg.keep_alive_timeout = 3600
+    cfg.graceful_timeout = 5
+    for k, v in config.items():
+        setattr(cfg, k, v)
+    await hypercorn_serve(app, cfg, shutdown_trigger=shutdown_trigger)  # type: ignore[arg-type]
