@@ -50,13 +50,15 @@ def restate(
         "RESTATE_REQUEST_IDENTITY_PRIVATE_KEY_PEM_FILE": str(identity_pem),
     }
     server = RestateServer(backend="binary", env=env)
-    server.start()
-    harness = Restate(config, server, services)
     try:
-        harness.register()
-        yield harness
+        server.start()
+        harness = Restate(config, server, services)
+        try:
+            harness.register()
+            yield harness
+        finally:
+            harness.close()
     finally:
-        harness.close()
         server.close()
 
 

@@ -1,9 +1,8 @@
-"""Harness of the conformance tests: the services process, server configurations, polling helpers.
+"""Helpers of the conformance tests: the services process, the server configurations, polling.
 
-The services run as a subprocess of ``test-services/serve`` (restartable, on a fixed port). Each server
-configuration is a session-scoped fixture parameter, so pytest groups the tests by configuration and
-runs one restate-server at a time. Every server signs its requests and the services demand it, so
-request identity is exercised by every test.
+``ServicesProcess`` runs ``test-services/serve`` on a fixed port, so tests can kill and restart it;
+``Restate`` bundles one configured restate-server with ingress and admin clients; ``wait_until`` polls
+instead of sleeping.
 """
 
 from __future__ import annotations
