@@ -25,7 +25,7 @@ def main() -> None:
     logging.basicConfig(level=os.environ.get("RESTATE_LOGGING", "WARNING").upper())
     port = int(os.environ.get("PORT") or 9080)
     host = os.environ.get("HOST") or "0.0.0.0"
-    restate.serve(build_app(), port=port, host=host)
+    restate.serve(build_app(), port=port, host=host, server="hypercorn")  # h2c, as the contract asks
 
 
 if __name__ == "__main__":
