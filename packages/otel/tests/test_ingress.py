@@ -47,11 +47,7 @@ def test_explicit_headers_win_over_the_current_trace_context() -> None:
 
 async def test_the_async_ingress_client_sends_the_current_trace_context() -> None:
     seen, transport = _recording()
-
-    def sync_handler(request: httpx.Request) -> httpx.Response:
-        return transport.handle_request(request)
-
-    async with AsyncClient("http://restate", transport=httpx.MockTransport(sync_handler)) as client:
+    async with AsyncClient("http://restate", transport=transport) as client:
         with TRACER.start_as_current_span("caller") as span:
             await client.service("Greeter").call("greet", "Ann")
     assert seen[0].headers["traceparent"] == _traceparent(span)
