@@ -35,8 +35,11 @@ async def _read_journal(engine: InvocationEngine, receive: Receive) -> bool:
         msg = await receive()
         if msg["type"] == "http.disconnect":
             return False
+        last = not msg.get("more_body", False)
+        if last:
+            engine.input_closed = True  # the body has ended, even if its last bytes turn out broken
         engine.receive_data(msg.get("body", b""))
-        if not msg.get("more_body", False):
+        if last:
             engine.receive_eof()
     return True
 
@@ -76,7 +79,9 @@ async def run_attempt(
         if not await _read_journal(engine, receive):
             return
     except ProtocolError as e:
-        await _reject(receive, send, 400, f"protocol violation ({e.code}): {e.message}")
+        # nothing is left to read once the body has ended: waiting for more would wait for a timeout
+        rest = None if engine.input_closed else receive
+        await _reject(rest, send, 400, f"protocol violation ({e.code}): {e.message}")
         return
 
     await send(
@@ -236,16 +241,12 @@ async def _reject(receive: Receive | None, send: Send, status: int, message: str
     for a stream whose response has ended, so the response is ended only after the request.
     """
     body = message.encode()
-    await send(
-        {
-            "type": "http.response.start",
-            "status": status,
-            "headers": [
-                (b"content-type", b"text/plain; charset=utf-8"),
-                (b"content-length", str(len(body)).encode()),
-            ],
-        }
-    )
+    headers = [(b"content-type", b"text/plain; charset=utf-8")]
+    if receive is None:
+        headers.append((b"content-length", str(len(body)).encode()))
+    # else no content-length: granian (hyper) would end the response once that many bytes are out and,
+    # the request body being unread, close an HTTP/1.1 connection under a client still sending it.
+    await send({"type": "http.response.start", "status": status, "headers": headers})
     if receive is None:
         await send({"type": "http.response.body", "body": body, "more_body": False})
         return
