@@ -15,13 +15,27 @@ import os
 import sys
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
 
 import restate_sdk as restate
 from restate_ingress import Client
 from restate_testing import RestateEnvironment
 
-__all__ = ["check", "main"]
+__all__ = ["check", "eventually", "main"]
+
+T = TypeVar("T")
+
+
+def eventually(probe: Callable[[], T], done: Callable[[T], bool] = bool, timeout: float = 20) -> T:
+    """Call ``probe`` until ``done(value)`` holds or ``timeout`` seconds pass; return the last value.
+
+    For effects that land a moment after the call that caused them: one-way sends, state written
+    after a side effect, spans of another invocation.
+    """
+    deadline = time.monotonic() + timeout
+    while not done(value := probe()) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return value
 
 
 def check(label: str, got: Any, expected: Any) -> Any:

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import re
-import time
 import types
 import uuid
 from pathlib import Path
 
 import pytest
 from restate_testing import RestateEnvironment
+
+from examples._runner import eventually
 
 pytestmark = pytest.mark.integration
 
@@ -61,9 +62,7 @@ def test_ingress_tour() -> None:
         source = source.replace("http://127.0.0.1:8080", env.ingress_url)
         exec(compile(source, "docs/ingress.md (snippet)", "exec"), {})
         # Let the workflow the tour started finish, so that no invocation is left waiting.
-        deadline = time.monotonic() + 20
-        while not (mails := mailbox("dan@example.com")) and time.monotonic() < deadline:
-            time.sleep(0.05)
+        mails = eventually(lambda: mailbox("dan@example.com"))
         workflow = env.client.workflow(run, "dan")
         workflow.call(click, mails[0].rsplit("secret=", 1)[1])
         assert workflow.attach() is True

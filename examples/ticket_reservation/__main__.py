@@ -7,11 +7,10 @@ already reserved), and checks out; both tickets end up sold. ``... serve`` only 
 from __future__ import annotations
 
 import sys
-import time
 
 from restate_ingress import Client
 
-from examples._runner import check, main
+from examples._runner import check, eventually, main
 
 from .app import app
 from .ticket_service import TicketStatus, status
@@ -26,16 +25,8 @@ def scenario(client: Client) -> None:
     check("UserSession/azmy checkout()", session.call(checkout), True)
     for ticket in ("ticket-1", "ticket-2"):
         # mark_as_sold is a one-way send from checkout: it lands a moment later.
-        check(f"TicketService/{ticket} status()", _settled(client, ticket), TicketStatus.SOLD)
-
-
-def _settled(client: Client, ticket: str) -> TicketStatus:
-    deadline = time.monotonic() + 10
-    while (current := client.object("TicketService", ticket).call(status)) != TicketStatus.SOLD:
-        if time.monotonic() > deadline:
-            break
-        time.sleep(0.05)
-    return current
+        current = eventually(lambda t=ticket: client.call(status, key=t), lambda s: s == TicketStatus.SOLD)
+        check(f"TicketService/{ticket} status()", current, TicketStatus.SOLD)
 
 
 if __name__ == "__main__":

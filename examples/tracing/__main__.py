@@ -3,25 +3,23 @@
 from __future__ import annotations
 
 import sys
-import time
 from collections.abc import Sequence
 
 from opentelemetry.sdk.trace import ReadableSpan
 from restate_ingress import Client
 
-from examples._runner import check, main
+from examples._runner import check, eventually, main
 
 from .app import Order, app, exporter, place, provider
 
 
-def wait_for_span(name: str, timeout: float = 10) -> list[ReadableSpan]:
-    """The finished spans, once one named ``name`` is among them (sends finish after the call returns)."""
-    deadline = time.monotonic() + timeout
-    while True:
-        spans = list(exporter.get_finished_spans())
-        if any(s.name == name for s in spans) or time.monotonic() > deadline:
-            return spans
-        time.sleep(0.05)
+def trace_of(root_trace_id: int) -> list[ReadableSpan]:
+    """The spans of one trace, once Shipping's attempt is among them (the send lands after the call)."""
+
+    def spans() -> list[ReadableSpan]:
+        return [s for s in exporter.get_finished_spans() if s.context.trace_id == root_trace_id]
+
+    return eventually(spans, lambda found: any(s.name == "Shipping/ship" for s in found))
 
 
 def render(spans: Sequence[ReadableSpan]) -> list[str]:
@@ -48,9 +46,7 @@ def scenario(client: Client) -> None:
     with tracer.start_as_current_span("POST /checkout") as root:
         receipt = client.call(place, Order(id="o-1", items=["book", "pen"], amount=42))
     check("Orders place(o-1)", receipt, "receipt-o-1-42")
-    spans = [
-        s for s in wait_for_span("Shipping/ship") if s.context.trace_id == root.get_span_context().trace_id
-    ]
+    spans = trace_of(root.get_span_context().trace_id)
     print("  the trace:", flush=True)
     for line in render(spans):
         print(line, flush=True)

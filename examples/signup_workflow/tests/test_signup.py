@@ -2,35 +2,25 @@
 
 from __future__ import annotations
 
-import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import timedelta
-from typing import TypeVar
 
 import pytest
 from restate_ingress import Client, IngressError
 from restate_testing import RestateEnvironment
 
+from examples._runner import eventually
 from examples.signup_workflow import app as signup_module
 from examples.signup_workflow.app import NewUser, account, app, click, mailbox, run, status
 
 pytestmark = pytest.mark.integration
-
-T = TypeVar("T")
 
 
 @pytest.fixture(scope="module")
 def client() -> Iterator[Client]:
     with RestateEnvironment(app, backend="binary") as env:
         yield env.client
-
-
-def eventually(probe: Callable[[], T], done: Callable[[T], bool], timeout: float = 20) -> T:
-    deadline = time.monotonic() + timeout
-    while not done(value := probe()) and time.monotonic() < deadline:
-        time.sleep(0.05)
-    return value
 
 
 def start(client: Client) -> tuple[str, str, str]:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 import uuid
 from collections.abc import Iterator
 from datetime import timedelta
@@ -11,6 +10,7 @@ import pytest
 from restate_ingress import Client
 from restate_testing import RestateEnvironment
 
+from examples._runner import eventually
 from examples.ticket_reservation import checkout as checkout_module
 from examples.ticket_reservation import user_session
 from examples.ticket_reservation.app import app
@@ -34,11 +34,9 @@ def reliable_payments(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(checkout_module, "FAILURE_RATE", 0.0)
 
 
-def assert_status_becomes(client: Client, ticket: str, expected: TicketStatus, timeout: float = 20) -> None:
+def assert_status_becomes(client: Client, ticket: str, expected: TicketStatus) -> None:
     """Poll the ticket's status until it is ``expected`` (one-way sends land a moment after the call)."""
-    deadline = time.monotonic() + timeout
-    while (current := client.call(status, key=ticket)) != expected and time.monotonic() < deadline:
-        time.sleep(0.05)
+    current = eventually(lambda: client.call(status, key=ticket), lambda s: s == expected)
     assert current == expected, f"{ticket} is {current}, not {expected}"
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 import uuid
 from collections.abc import Iterator
 
@@ -11,6 +10,7 @@ from opentelemetry.sdk.trace import ReadableSpan
 from restate_ingress import Client
 from restate_testing import RestateEnvironment
 
+from examples._runner import eventually
 from examples.tracing.app import Order, app, exporter, place, provider
 
 pytestmark = pytest.mark.integration
@@ -30,11 +30,12 @@ def place_order(client: Client) -> tuple[str, list[ReadableSpan]]:
     with tracer.start_as_current_span("POST /checkout") as root:
         receipt = client.call(place, order)
     trace_id = root.get_span_context().trace_id
-    deadline = time.monotonic() + 20
-    while True:  # the one-way send to Shipping finishes after the call returned
-        spans = [s for s in exporter.get_finished_spans() if s.context.trace_id == trace_id]
-        if any(s.name == "Shipping/ship" for s in spans) or time.monotonic() > deadline:
-            return receipt, spans
+
+    def spans() -> list[ReadableSpan]:
+        return [s for s in exporter.get_finished_spans() if s.context.trace_id == trace_id]
+
+    # The one-way send to Shipping finishes after the call returned.
+    return receipt, eventually(spans, lambda found: any(s.name == "Shipping/ship" for s in found))
 
 
 def only(spans: list[ReadableSpan], name: str) -> ReadableSpan:
