@@ -100,6 +100,8 @@ class InvocationContext:
         """The exception that ended the attempt (the handler's, or a run's the server retries)."""
         self.handler_task: asyncio.Task[Any] | None = None
         self.draining = False
+        self.start_input: Callable[[], None] = _nothing
+        """Set by the endpoint: start reading notifications (called before the handler first waits)."""
 
     # ---- plumbing used by futures and the endpoint ----------------------------------------------
 
@@ -156,6 +158,7 @@ class InvocationContext:
                 engine.suspend(handles)
                 await self._flush()
                 raise Suspended()
+            self.start_input()
             await self._progress.wait()
 
     async def _cancel_children(self) -> None:
@@ -709,6 +712,10 @@ def _encode_generic(arg: Any, serde: Serde[Any] | None) -> bytes:
     if isinstance(arg, bytes | bytearray):
         return bytes(arg)
     return BytesSerde().encode(b"") if arg is None else _ANY_JSON.encode(arg)
+
+
+def _nothing() -> None:
+    return None
 
 
 def _return_type(fn: Callable[..., Any]) -> Any:

@@ -100,9 +100,16 @@ async def run_attempt(
                 await send({"type": "http.response.body", "body": data, "more_body": True})
 
     ctx = InvocationContext(engine, info, flush, attempt_headers, middleware)
-    pump = (
-        None if engine.input_closed else asyncio.get_running_loop().create_task(_pump(engine, ctx, receive))
-    )
+    pump: asyncio.Task[None] | None = None
+
+    def start_pump() -> None:
+        # Notifications are read only once the handler waits for one: a handler that never blocks
+        # costs no reader task.
+        nonlocal pump
+        if pump is None and not engine.input_closed:
+            pump = asyncio.get_running_loop().create_task(_pump(engine, ctx, receive))
+
+    ctx.start_input = start_pump
     task = asyncio.get_running_loop().create_task(
         _run_with_middleware(middleware, info, engine, ctx) if middleware else _run_handler(info, engine, ctx)
     )
@@ -125,13 +132,21 @@ async def run_attempt(
     if not engine.closed:
         engine.fail(571, "the handler stopped without producing a result")
     await flush()
+    # Wait for restate-server to close its side before closing ours: hypercorn's HTTP/2 stack
+    # drops the whole connection on DATA for a stream whose response already ended.
     if pump is not None:
-        # Wait for restate-server to close its side before closing ours: hypercorn's HTTP/2 stack
-        # drops the whole connection on DATA for a stream whose response already ended.
-        try:
-            await asyncio.wait_for(asyncio.shield(pump), _DRAIN_TIMEOUT)
-        except (TimeoutError, Exception):
+        await asyncio.wait((pump,), timeout=_DRAIN_TIMEOUT)
+        if not pump.done():
             pump.cancel()
+        elif not pump.cancelled():
+            pump.exception()  # retrieved: a broken input stream changes nothing any more
+    elif not engine.input_closed:
+        with contextlib.suppress(Exception):  # a timeout, or a broken input stream: we are done anyway
+            async with asyncio.timeout(_DRAIN_TIMEOUT):
+                while True:
+                    msg = await receive()
+                    if msg["type"] == "http.disconnect" or not msg.get("more_body", False):
+                        break
     async with lock:
         await send({"type": "http.response.body", "body": engine.data_to_send(), "more_body": False})
 
