@@ -15,7 +15,7 @@ import os
 import sys
 import time
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar, cast
 
 import restate_sdk as restate
 from restate_ingress import Client
@@ -65,7 +65,7 @@ def main(app: restate.Endpoint, scenario: Callable[[Client], None], *, name: str
         restate.serve(app, port=args.port)
         return 0
 
-    backend = os.environ.get("RESTATE_TESTING_BACKEND") or "binary"
+    backend = cast(Literal["auto", "docker", "binary"], os.environ.get("RESTATE_TESTING_BACKEND") or "binary")
     started = time.monotonic()
     print(f"[{name}] starting restate-server ({backend}) and serving the app ...", flush=True)
     with RestateEnvironment(app, backend=backend) as env:

@@ -39,4 +39,5 @@ def test_documents_are_counted_in_parallel(client: Client, handler: Callable[...
 
 @pytest.mark.parametrize("handler", [count, count_here], ids=["calls", "runs"])
 def test_no_documents_no_words(client: Client, handler: Callable[..., Any]) -> None:
-    assert client.call(handler, []) == {}
+    no_documents: list[str] = []
+    assert client.call(handler, no_documents) == {}

@@ -31,7 +31,7 @@ def test_greet_numbers_the_greetings_per_name(client: Client) -> None:
 def test_concurrent_greetings_are_counted_once_each(client: Client) -> None:
     name = f"Bob-{uuid.uuid4().hex[:6]}"
     with ThreadPoolExecutor(max_workers=10) as pool:
-        replies = list(pool.map(lambda _: client.call(greet, name), range(10)))
+        replies = [f.result() for f in [pool.submit(client.call, greet, name) for _ in range(10)]]
     numbers = sorted(1 if r == f"Hello {name}!" else int(r.rsplit("#", 1)[1].rstrip(")")) for r in replies)
     assert numbers == list(range(1, 11))  # each greeting got its own number
     assert client.object("Counter", name).call(greetings) == 10

@@ -67,7 +67,7 @@ def test_a_full_flight_books_nothing(client: Client) -> None:
 def test_a_transient_failure_is_retried_not_compensated(
     client: Client, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    failures = []
+    failures: list[str] = []
     reserve = cars.reserve
 
     def flaky_reserve(trip_id: str, item: str) -> str:

@@ -10,8 +10,8 @@ from opentelemetry.sdk.trace import ReadableSpan
 from restate_ingress import Client
 from restate_testing import RestateEnvironment
 
-from examples._runner import eventually
-from examples.tracing.app import Order, app, exporter, place, provider
+from examples.tracing.app import Order, app, place, provider
+from examples.tracing.spans import parent_id, span_id, trace
 
 pytestmark = pytest.mark.integration
 
@@ -29,13 +29,7 @@ def place_order(client: Client) -> tuple[str, list[ReadableSpan]]:
     order = Order(id=f"o-{uuid.uuid4().hex[:8]}", items=["book"], amount=7)
     with tracer.start_as_current_span("POST /checkout") as root:
         receipt = client.call(place, order)
-    trace_id = root.get_span_context().trace_id
-
-    def spans() -> list[ReadableSpan]:
-        return [s for s in exporter.get_finished_spans() if s.context.trace_id == trace_id]
-
-    # The one-way send to Shipping finishes after the call returned.
-    return receipt, eventually(spans, lambda found: any(s.name == "Shipping/ship" for s in found))
+    return receipt, trace(root.get_span_context().trace_id)
 
 
 def only(spans: list[ReadableSpan], name: str) -> ReadableSpan:
@@ -44,27 +38,23 @@ def only(spans: list[ReadableSpan], name: str) -> ReadableSpan:
     return found[0]
 
 
-def parent(span: ReadableSpan) -> int | None:
-    return span.parent.span_id if span.parent is not None else None
-
-
 def test_one_trace_from_the_caller_through_every_service(client: Client) -> None:
     receipt, spans = place_order(client)
     assert receipt.startswith("receipt-o-")
     root = only(spans, "POST /checkout")
     places = [s for s in spans if s.name == "Orders/place"]
-    assert places and all(parent(s) == root.context.span_id for s in places)
+    assert places and all(parent_id(s) == span_id(root) for s in places)
     call = only(spans, "call Payments/charge")
-    assert parent(call) in {s.context.span_id for s in places}
+    assert parent_id(call) in {span_id(s) for s in places}
     charges = [s for s in spans if s.name == "Payments/charge"]
-    assert all(parent(s) == call.context.span_id for s in charges)
+    assert all(parent_id(s) == span_id(call) for s in charges)
     assert charges[0].attributes is not None and charges[0].attributes["restate.attempt.outcome"] == "retry"
     assert (
         charges[-1].attributes is not None and charges[-1].attributes["restate.attempt.outcome"] == "success"
     )
     send = only(spans, "send Shipping/ship")
     ship = [s for s in spans if s.name == "Shipping/ship"]
-    assert ship and all(parent(s) == send.context.span_id for s in ship)
+    assert ship and all(parent_id(s) == span_id(send) for s in ship)
 
 
 def test_each_step_gets_one_span_however_often_it_is_replayed(client: Client) -> None:
