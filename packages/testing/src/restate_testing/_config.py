@@ -21,6 +21,8 @@ BASE_ENV = {
     # One line per event, no colours: readable when pasted into a test report.
     "RESTATE_LOG_FORMAT": "compact",
     "RESTATE_LOG_DISABLE_ANSI_CODES": "true",
+    # The default filter, minus the release check that fails without internet and reads like an error.
+    "RESTATE_LOG_FILTER": "warn,restate=info,octocrab=off",
     # One partition is plenty for tests and makes the cluster ready sooner.
     "RESTATE_DEFAULT_NUM_PARTITIONS": "1",
     # A fixed node name: the data directory is keyed by it, so a restart finds its data again

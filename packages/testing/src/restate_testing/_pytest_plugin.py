@@ -135,6 +135,6 @@ def _new_lines(server: RestateServer, offset: int) -> str:
 
 
 def _section_title(server: RestateServer, when: str) -> str:
-    kind = server.backend.name if server.running() else "stopped"
+    kind = server.backend.name if server.running() else "not running"
     where = server.ingress_url if server.ports is not None else "not started"
     return f"restate-server log ({kind}, ingress {where}) {when}"
