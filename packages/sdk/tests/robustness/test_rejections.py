@@ -9,6 +9,7 @@ from collections.abc import Iterator, MutableMapping
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from restate_sdk._engine import messages as m
 from restate_sdk._engine.framing import encode_header
@@ -112,6 +113,30 @@ def test_a_chunked_http1_body_rejected_early_still_gets_its_answer(
     response = _chunked_post(endpoint.port, path, content_type, [first, b"x" * 100, b"y" * 100, b"z" * 100])
     assert response.startswith(b"HTTP/1.1 " + status), response[:200]
     assert message in response
+
+
+@pytest.mark.parametrize("path", ["/health", "/discover"])
+async def test_a_body_sent_to_health_or_discover_over_h2_keeps_the_connection(
+    endpoint: EndpointProcess, path: str
+) -> None:
+    """Answered before its body was read, such a request took down hypercorn's whole h2 connection
+    (a KeyError on the DATA that followed) and got its stream reset by granian."""
+
+    async def body() -> Any:
+        for _ in range(4):
+            yield b"x" * 20000
+            await asyncio.sleep(0.02)
+
+    accept = {"accept": "application/vnd.restate.endpointmanifest.v3+json"}
+    async with httpx.AsyncClient(base_url=endpoint.url, http1=False, http2=True, timeout=10) as c:
+        with_body, *others = await asyncio.gather(
+            c.post(path, content=body(), headers=accept),
+            *(c.get("/health") for _ in range(3)),
+        )
+        after = await c.get("/discover", headers=accept)
+    assert with_body.status_code == 200
+    assert all(r.status_code == 200 for r in others)
+    assert after.status_code == 200
 
 
 def test_the_endpoint_log_shows_no_crash(endpoint: EndpointProcess, tmp_path: Path) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Iterable, Sequence
 
@@ -60,6 +61,7 @@ class Endpoint:
             return
         segments = [s for s in scope["path"].split("/") if s]
         if segments and segments[-1] == "health":
+            await _skip_body(receive)
             await _respond(send, 200, b'{"status":"ok"}', b"application/json")
             return
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
@@ -69,6 +71,7 @@ class Endpoint:
                 await _reject(receive, send, 401, f"request identity check failed: {error}")
                 return
         if segments and segments[-1] == "discover":
+            await _skip_body(receive)
             await self._discover(scope, headers, send)
         elif len(segments) >= 3 and segments[-3] == "invoke":
             await self._invoke(scope, receive, send, segments[-2], segments[-1], headers)
@@ -169,6 +172,23 @@ def _protocol_version(content_type: str) -> int | None:
     except ValueError:
         return None
     return version if version in _SUPPORTED_PROTOCOLS else None
+
+
+async def _skip_body(receive: Receive) -> None:
+    """Read and drop a request body (/health and /discover expect none) before answering.
+
+    Answering first would end the stream under a client still sending: on HTTP/2, hypercorn then
+    drops the whole connection (every invocation on it) and granian resets the stream.
+    """
+    with contextlib.suppress(TimeoutError):
+        async with asyncio.timeout(_SKIP_BODY_TIMEOUT):
+            while True:
+                msg = await receive()
+                if msg["type"] == "http.disconnect" or not msg.get("more_body", False):
+                    return
+
+
+_SKIP_BODY_TIMEOUT = 5.0
 
 
 async def _respond(send: Send, status: int, body: bytes, content_type: bytes) -> None:
