@@ -451,7 +451,9 @@ def encode_message(msg: Any) -> bytes:
     proto3 ``optional``); ``None`` is always left out.
     """
     cls = cast(type[Any], type(msg))
-    rows = _ENCODERS.get(cls) or _encoder_rows(cls)
+    rows = _ENCODERS.get(cls)
+    if rows is None:  # not `or`: a message without fields (EndMessage) has an empty table
+        rows = _encoder_rows(cls)
     out = bytearray()
     for attr, op, tag, optional, _nested in rows:
         value = getattr(msg, attr)
@@ -689,7 +691,9 @@ def _varint_tail(buf: bytes, pos: int, first: int) -> tuple[int, int]:
 
 
 def _decode_fast(cls: type[M], buf: bytes) -> M:
-    rows = _DECODERS.get(cls) or _decoder_rows(cls)
+    rows = _DECODERS.get(cls)
+    if rows is None:
+        rows = _decoder_rows(cls)
     kwargs: dict[str, Any] = {}
     pos = 0
     end = len(buf)
