@@ -67,6 +67,7 @@ def _serve_app(target: str, host: str, port: int) -> None:
         _load(target),
         port=port,
         host=host,
+        server="hypercorn",  # the options below are hypercorn's; restarts want its quick shutdown
         graceful_timeout=1.0,
         errorlog=logging.getLogger("hypercorn.error"),
     )
