@@ -503,3 +503,28 @@ def test_non_utf8_recorded_state_key_is_a_violation() -> None:
     engine = replaying(f.get_eager_state_keys([b"ok", b"\xc3\x28"]))
     with pytest.raises(ProtocolViolation, match=r"^state key b'\\xc3\(' is not valid UTF-8$"):
         engine.get_state_keys()
+
+
+def test_trace_headers_do_not_count_on_replay() -> None:
+    """Tracing middleware switched off between attempts must not turn a replay into a mismatch."""
+    from restate_sdk._engine import messages as msgs
+    from restate_sdk._engine.engine import InvocationEngine
+    from restate_sdk._engine.framing import encode_header
+
+    def frame(msg: msgs.Message) -> bytes:
+        payload = msgs.encode_message(msg)
+        return encode_header(msg.TYPE, len(payload)) + payload
+
+    recorded = msgs.CallCommandMessage(
+        service_name="S",
+        handler_name="h",
+        headers=[msgs.Header("traceparent", "00-aa-bb-01"), msgs.Header("x-user", "1")],
+        invocation_id_notification_idx=1,
+        result_completion_id=2,
+    )
+    engine = InvocationEngine(6)
+    engine.receive_data(
+        frame(msgs.StartMessage(id=b"\x01" * 24, known_entries=2)) + frame(msgs.InputCommandMessage()) + frame(recorded)
+    )
+    engine.call("S", "h", b"", headers=[("x-user", "1")])
+    assert engine.data_to_send() == b""

@@ -254,6 +254,8 @@ class InvocationEngine:
         return msg
 
     def _check_replay(self, recorded: Any, actual: Any) -> None:
+        if recorded == actual:  # the usual case, in one comparison (dataclass eq: same type, same fields)
+            return
         index = self.command_index
         if type(recorded) is not type(actual):
             raise JournalMismatch(
@@ -267,7 +269,8 @@ class InvocationEngine:
         diffs = [
             f"{f.name}: journal has {getattr(recorded, f.name)!r}, handler now has {getattr(actual, f.name)!r}"
             for f in fields(actual)
-            if f.name not in ignored and getattr(recorded, f.name) != getattr(actual, f.name)
+            if f.name not in ignored
+            and _comparable(f.name, getattr(recorded, f.name)) != _comparable(f.name, getattr(actual, f.name))
         ]
         if diffs:
             raise JournalMismatch(
@@ -644,6 +647,17 @@ def _key_names(keys: list[bytes]) -> list[str]:
         return [k.decode() for k in keys]
     except UnicodeDecodeError as e:
         raise ProtocolViolation(f"state key {e.object!r} is not valid UTF-8") from None
+
+
+# Trace context headers are added by tracing middleware; they identify spans, not behaviour, and
+# must not make a replay fail when tracing was switched on or off between attempts.
+_TRACE_HEADERS: Final = frozenset({"traceparent", "tracestate"})
+
+
+def _comparable(name: str, value: Any) -> Any:
+    if name == "headers" and value:
+        return [h for h in value if h.key.lower() not in _TRACE_HEADERS]
+    return value
 
 
 def _describe(msg: Any) -> str:
