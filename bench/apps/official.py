@@ -1,0 +1,55 @@
+"""The benchmark services, written with the official ``restate-sdk`` from PyPI (import ``restate``).
+
+Runs only inside bench/.venv-official; functionally identical to ``ours.py``. Service names carry
+a prefix (``BENCH_PREFIX``, default ``Official``).
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import timedelta
+
+import restate
+
+PREFIX = os.environ.get("BENCH_PREFIX", "Official")
+
+bench = restate.Service(f"{PREFIX}Bench")
+counter = restate.VirtualObject(f"{PREFIX}Counter")
+
+
+async def step(i: int) -> int:
+    return i
+
+
+@bench.handler()
+async def noop(ctx: restate.Context, x: str) -> str:
+    return x
+
+
+@bench.handler()
+async def steps(ctx: restate.Context, n: int) -> int:
+    total = 0
+    for i in range(n):
+        total += await ctx.run_typed("step", step, restate.RunOptions(), i)
+    return total
+
+
+@bench.handler()
+async def call(ctx: restate.Context, x: str) -> str:
+    return await ctx.service_call(noop, x)
+
+
+@bench.handler()
+async def sleep(ctx: restate.Context, ms: int) -> int:
+    await ctx.sleep(timedelta(milliseconds=ms))
+    return ms
+
+
+@counter.handler()
+async def add(ctx: restate.ObjectContext, delta: int) -> int:
+    value = (await ctx.get("count", type_hint=int) or 0) + delta
+    ctx.set("count", value)
+    return value
+
+
+app = restate.app([bench, counter])

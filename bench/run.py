@@ -1,0 +1,505 @@
+"""Benchmark this SDK against the official ``restate-sdk`` side by side; writes bench/RESULTS.md.
+
+Usage (from the repository root)::
+
+    uv run python bench/run.py            # full run, about 8 minutes
+    uv run python bench/run.py --quick    # smoke run, about 1.5 minutes
+
+One restate-server, one endpoint process per variant (ours from the workspace venv, the official SDK
+from bench/.venv-official; each a single process with one event loop), one load generator. Each
+workload is measured in rounds; in every round each variant runs for the same bounded time, in an
+order that rotates from round to round, so that background load on the machine hits all variants
+alike. Around every run we read the endpoint process's CPU time (/proc/<pid>/stat) and peak RSS
+(VmHWM, reset first). See bench/README.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import datetime as dt
+import json
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _infra import (
+    HERE,
+    ROOT,
+    SERVER_VERSION,
+    Process,
+    RestateServer,
+    cpu_seconds,
+    log,
+    official_python,
+    official_versions,
+    register,
+    reset_hwm,
+    start_endpoint,
+    start_restate,
+    vm_hwm_kib,
+)
+from loadgen import LoadResult, RequestFactory, run_load
+
+
+@dataclass(frozen=True)
+class Variant:
+    """One SDK endpoint under test: which app, served how."""
+
+    name: str
+    app: str  # bench/apps/<app>.py: "ours" or "official"
+    server: str  # "hypercorn" or "granian"
+    loop: str  # "asyncio" or "uvloop"
+    prefix: str  # service-name prefix, so that every variant has services of its own
+
+    @property
+    def label(self) -> str:
+        return f"{self.app} on {self.server}{' + uvloop' if self.loop == 'uvloop' else ''}"
+
+
+VARIANTS = {
+    v.name: v
+    for v in (
+        # each SDK as its users run it: restate_sdk.serve() (granian), the official SDK on hypercorn
+        Variant("ours", "ours", "granian", "asyncio", "Ours"),
+        Variant("official", "official", "hypercorn", "asyncio", "Official"),
+        # the same server for both: what the SDK code alone is worth
+        Variant("ours-hypercorn", "ours", "hypercorn", "asyncio", "OursHypercorn"),
+        Variant("official-granian", "official", "granian", "asyncio", "OfficialGranian"),
+        Variant("ours-hypercorn-uvloop", "ours", "hypercorn", "uvloop", "OursUvloop"),
+    )
+}
+DEFAULT_VARIANTS = ("ours", "official", "ours-hypercorn")
+BASELINE = "official"
+
+
+@dataclass(frozen=True)
+class Workload:
+    name: str
+    description: str
+    concurrency: int
+    request: Callable[[str], RequestFactory]  # service-name prefix -> request factory
+    expect: bytes
+
+
+def _fixed(path: str, body: bytes) -> Callable[[str], RequestFactory]:
+    return lambda prefix: lambda worker, seq: (path.format(p=prefix), body)
+
+
+def _counter(prefix: str) -> RequestFactory:
+    return lambda worker, seq: (f"/{prefix}Counter/key-{worker % 16}/add", b"1")
+
+
+WORKLOADS = [
+    Workload(
+        "noop-c1",
+        "noop handler, 1 request in flight (latency)",
+        1,
+        _fixed("/{p}Bench/noop", b'"hi"'),
+        b'"hi"',
+    ),
+    Workload(
+        "noop-c32", "noop handler, 32 in flight (throughput)", 32, _fixed("/{p}Bench/noop", b'"hi"'), b'"hi"'
+    ),
+    Workload("run10", "10 `ctx.run` steps, 32 in flight", 32, _fixed("/{p}Bench/steps", b"10"), b"45"),
+    Workload("run50", "50 `ctx.run` steps, 32 in flight", 32, _fixed("/{p}Bench/steps", b"50"), b"1225"),
+    Workload(
+        "counter16", "virtual object get+set on 16 keys, one request in flight per key", 16, _counter, b""
+    ),
+    Workload(
+        "call",
+        "service -> service call (2 invocations per request), 32 in flight",
+        32,
+        _fixed("/{p}Bench/call", b'"hi"'),
+        b'"hi"',
+    ),
+    Workload("sleep10ms", "`ctx.sleep(10 ms)`, 32 in flight", 32, _fixed("/{p}Bench/sleep", b"10"), b"10"),
+]
+
+
+@dataclass
+class Measurement:
+    workload: str
+    variant: str
+    load: LoadResult = field(default_factory=LoadResult)
+    sdk_cpu: float = 0.0  # seconds
+    server_cpu: float = 0.0
+    peak_rss_kib: int = 0
+
+    @property
+    def ok(self) -> int:
+        return self.load.requests - self.load.errors
+
+    def per_request_ms(self, cpu: float) -> float:
+        return 1000 * cpu / self.ok if self.ok else float("nan")
+
+    def add(self, load: LoadResult, sdk_cpu: float, server_cpu: float, peak_rss_kib: int) -> None:
+        self.load.requests += load.requests
+        self.load.errors += load.errors
+        self.load.elapsed += load.elapsed
+        self.load.latencies += load.latencies
+        self.load.first_error = self.load.first_error or load.first_error
+        self.sdk_cpu += sdk_cpu
+        self.server_cpu += server_cpu
+        self.peak_rss_kib = max(self.peak_rss_kib, peak_rss_kib)
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "workload": self.workload,
+            "variant": self.variant,
+            "requests": self.load.requests,
+            "errors": self.load.errors,
+            "elapsed_s": round(self.load.elapsed, 3),
+            "throughput_rps": round(self.load.throughput, 1),
+            "p50_ms": round(1000 * self.load.percentile(0.50), 3),
+            "p99_ms": round(1000 * self.load.percentile(0.99), 3),
+            "sdk_cpu_ms_per_req": round(self.per_request_ms(self.sdk_cpu), 4),
+            "server_cpu_ms_per_req": round(self.per_request_ms(self.server_cpu), 4),
+            "peak_rss_mib": round(self.peak_rss_kib / 1024, 1),
+            "first_error": self.load.first_error,
+        }
+
+
+async def run_once(
+    workload: Workload, variant: Variant, endpoint: Process, server: RestateServer, duration: float
+) -> tuple[LoadResult, float, float, int]:
+    factory = workload.request(variant.prefix)
+    await asyncio.sleep(0.2)  # let the previous run's stragglers finish outside the window
+    reset_hwm(endpoint.pid)
+    sdk0, srv0 = cpu_seconds(endpoint.pid), cpu_seconds(server.process.pid)
+    load = await run_load(
+        server.ingress, factory, concurrency=workload.concurrency, duration=duration, max_requests=200_000
+    )
+    await asyncio.sleep(0.2)  # stream teardown after the last response belongs to this window
+    sdk1, srv1 = cpu_seconds(endpoint.pid), cpu_seconds(server.process.pid)
+    if workload.expect and load.sample and load.sample != workload.expect:
+        raise RuntimeError(
+            f"{variant.name} {workload.name}: expected {workload.expect!r}, got {load.sample!r}"
+        )
+    return load, sdk1 - sdk0, srv1 - srv0, vm_hwm_kib(endpoint.pid)
+
+
+async def measure_workload(
+    workload: Workload,
+    variants: list[Variant],
+    endpoints: dict[str, Process],
+    server: RestateServer,
+    *,
+    rounds: int,
+    duration: float,
+    warmup: float,
+    offset: int,
+) -> list[Measurement]:
+    results = {v.name: Measurement(workload.name, v.name) for v in variants}
+    for v in variants:  # warm up: first invocations of a handler/key, JIT-free but cache-cold paths
+        await run_load(
+            server.ingress,
+            workload.request(v.prefix),
+            concurrency=workload.concurrency,
+            duration=warmup,
+            max_requests=10**6,
+        )
+    for r in range(rounds):
+        k = (offset + r) % len(variants)
+        for v in variants[k:] + variants[:k]:  # rotate who goes first
+            results[v.name].add(*await run_once(workload, v, endpoints[v.name], server, duration))
+    return list(results.values())
+
+
+def run_micro(quick: bool) -> dict[str, dict[str, float]]:
+    """bench/micro.py for both SDKs, alternating, best of a few runs: {sdk: {case: µs/invocation}}."""
+    pythons = {
+        "ours": Path(os.environ.get("BENCH_OURS_PYTHON", sys.executable)),
+        "official": official_python(),
+    }
+    best: dict[str, dict[str, float]] = {}
+    for r in range(2 if quick else 3):
+        for sdk in ("ours", "official") if r % 2 == 0 else ("official", "ours"):
+            argv = [str(pythons[sdk]), str(HERE / "micro.py"), sdk] + (["--quick"] if quick else [])
+            out = subprocess.run(argv, capture_output=True, text=True, check=False)
+            if out.returncode != 0:
+                raise RuntimeError(f"micro.py {sdk} failed:\n{out.stderr[-2000:]}")
+            for case, us in json.loads(out.stdout).items():
+                best.setdefault(sdk, {})[case] = min(us, best.get(sdk, {}).get(case, float("inf")))
+    return best
+
+
+# ---- the report --------------------------------------------------------------------------------
+
+
+def _ratio(a: float, b: float) -> str:
+    return f"{a / b:.2f}x" if b else "n/a"
+
+
+def _mark(ok: bool) -> str:
+    return "yes" if ok else "**no**"
+
+
+def write_results(
+    path: Path,
+    results: list[Measurement],
+    variants: list[Variant],
+    micro: dict[str, dict[str, float]] | None,
+    replay: list[dict[str, float]] | None,
+    meta: dict[str, str],
+) -> None:
+    by = {(r.workload, r.variant): r for r in results}
+    workloads = [w for w in WORKLOADS if any(r.workload == w.name for r in results)]
+    lines = [
+        "# Benchmark: restate_sdk (ours) vs the official restate-sdk",
+        "",
+        f"Generated by `uv run python bench/run.py{' --quick' if meta['mode'] == 'quick' else ''}` "
+        f"on {meta['date']}; see bench/README.md for the method. Variants: "
+        + "; ".join(f"`{v.name}` = {v.label}" for v in variants)
+        + ".",
+        "",
+        "| | |",
+        "|---|---|",
+    ]
+    lines += [f"| {k} | {v} |" for k, v in meta.items() if k != "date"]
+    for v in variants:
+        if v.name == BASELINE:
+            continue
+        lines += [
+            "",
+            f"## Ratios: {v.name} / {BASELINE}",
+            "",
+            "Targets: throughput >= 1.20x on every workload; SDK CPU per request <= 0.80x. "
+            "For latency, CPU and memory, lower is better.",
+            "",
+            "| workload | throughput | SDK CPU/req | p50 | p99 | peak RSS | throughput >= 1.2x | CPU <= 0.8x |",
+            "|---|---:|---:|---:|---:|---:|:-:|:-:|",
+        ]
+        for w in workloads:
+            a, b = by.get((w.name, v.name)), by.get((w.name, BASELINE))
+            if a is None or b is None:
+                continue
+            tput = a.load.throughput / b.load.throughput if b.load.throughput else 0.0
+            cpu_a, cpu_b = a.per_request_ms(a.sdk_cpu), b.per_request_ms(b.sdk_cpu)
+            cpu = cpu_a / cpu_b if cpu_b else float("inf")
+            lines.append(
+                f"| {w.name} | {tput:.2f}x | {cpu:.2f}x "
+                f"| {_ratio(a.load.percentile(0.5), b.load.percentile(0.5))} "
+                f"| {_ratio(a.load.percentile(0.99), b.load.percentile(0.99))} "
+                f"| {_ratio(a.peak_rss_kib, b.peak_rss_kib)} | {_mark(tput >= 1.2)} | {_mark(cpu <= 0.8)} |"
+            )
+    lines += [
+        "",
+        "## Raw numbers",
+        "",
+        "CPU is the user+system time of a process per successful ingress request, in milliseconds "
+        "(a `call` request is two invocations). Peak RSS is the endpoint's VmHWM, reset before each run.",
+        "",
+        "| workload | in flight | variant | requests | errors | req/s | p50 ms | p99 ms | SDK CPU ms/req "
+        "| restate-server CPU ms/req | peak RSS MiB |",
+        "|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for w in workloads:
+        for v in variants:
+            r = by.get((w.name, v.name))
+            if r is None:
+                continue
+            d = r.as_dict()
+            lines.append(
+                f"| {w.name} | {w.concurrency} | {v.name} | {d['requests']} | {d['errors']} | {d['throughput_rps']} "
+                f"| {d['p50_ms']:.2f} | {d['p99_ms']:.2f} | {d['sdk_cpu_ms_per_req']:.3f} "
+                f"| {d['server_cpu_ms_per_req']:.3f} | {d['peak_rss_mib']} |"
+            )
+    lines += ["", "Workloads:", ""]
+    lines += [f"- `{w.name}`: {w.description}." for w in workloads]
+    errors = [r for r in results if r.load.errors]
+    if errors:
+        lines += ["", "First errors:", ""]
+        lines += [f"- {r.workload}/{r.variant}: `{r.load.first_error}`" for r in errors]
+    if micro:
+        lines += [
+            "",
+            "## In-process cost per invocation (bench/micro.py, no HTTP server, no restate-server)",
+            "",
+            "Each SDK's ASGI app driven by the same small restate-server emulator (request bytes as "
+            "restate-server 1.7 sends them; completions answered at once), best of several runs. This is "
+            "what the SDK code itself costs, whatever server it sits behind; the emulator's own share is "
+            "included in both columns.",
+            "",
+            "| workload | ours µs | official µs | ours / official |",
+            "|---|---:|---:|---:|",
+        ]
+        for case, ours_us in micro["ours"].items():
+            official_us = micro["official"][case]
+            lines.append(f"| {case} | {ours_us:.0f} | {official_us:.0f} | {ours_us / official_us:.2f}x |")
+    if replay:
+        base = replay[0]
+        lines += [
+            "",
+            "## Replay cost (bench/replay.py, our engine only)",
+            "",
+            "A journal of N `ctx.run` entries (RunCommand + RunCompletion each) fed to `InvocationEngine` "
+            "in 16 KiB chunks and replayed as the context does. Per-entry time must stay flat "
+            "(target: N=1000 within 1.5x of N=10). The last columns replay through `InvocationContext`.",
+            "",
+            "| entries | engine µs/entry | vs N=10 | context µs/entry | vs N=10 |",
+            "|---:|---:|---:|---:|---:|",
+        ]
+        lines += [
+            f"| {r['entries']} | {r['us_per_entry']:.2f} | {r['us_per_entry'] / base['us_per_entry']:.2f}x "
+            f"| {r['us_per_entry_context']:.2f} | {r['us_per_entry_context'] / base['us_per_entry_context']:.2f}x |"
+            for r in replay
+        ]
+    lines.append("")
+    path.write_text("\n".join(lines))
+
+
+def _git_rev() -> str:
+    out = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True)
+    dirty = subprocess.run(
+        ["git", "status", "--porcelain", "packages/sdk/src"], cwd=ROOT, capture_output=True, text=True
+    ).stdout.strip()
+    return out.stdout.strip() + (" (with uncommitted changes in packages/sdk/src)" if dirty else "")
+
+
+def _cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown"
+
+
+def _load_average() -> str:
+    try:
+        return " ".join(Path("/proc/loadavg").read_text().split()[:3])
+    except OSError:
+        return "?"
+
+
+async def bench(args: argparse.Namespace, variants: list[Variant], workdir: Path) -> list[Measurement]:
+    selected = [w for w in WORKLOADS if not args.only or w.name in args.only]
+    server = start_restate(workdir)
+    endpoints: dict[str, Process] = {}
+    try:
+        for v in variants:
+            python = (
+                official_python()
+                if v.app == "official"
+                else Path(os.environ.get("BENCH_OURS_PYTHON", sys.executable))
+            )
+            process, url = start_endpoint(
+                v.name,
+                v.app,
+                python,
+                workdir,
+                server=v.server,
+                loop=v.loop,
+                extra_env={"BENCH_PREFIX": v.prefix},
+            )
+            endpoints[v.name] = process
+            register(server, url)
+            log(f"{v.name}: {v.label}, pid {process.pid}, {url}")
+        await asyncio.sleep(1.0)
+        results: list[Measurement] = []
+        for i, workload in enumerate(selected):
+            for m in await measure_workload(
+                workload,
+                variants,
+                endpoints,
+                server,
+                rounds=args.rounds,
+                duration=args.duration,
+                warmup=args.warmup,
+                offset=i,
+            ):
+                d = m.as_dict()
+                log(
+                    f"{workload.name:10} {m.variant:16} {d['throughput_rps']:8.1f} req/s  p50 {d['p50_ms']:7.2f} ms  "
+                    f"p99 {d['p99_ms']:7.2f} ms  sdk {d['sdk_cpu_ms_per_req']:.3f} ms/req  "
+                    f"server {d['server_cpu_ms_per_req']:.3f} ms/req  rss {d['peak_rss_mib']} MiB"
+                    + (f"  ERRORS {d['errors']}: {d['first_error']}" if d["errors"] else "")
+                )
+                results.append(m)
+        for name, process in endpoints.items():
+            if not process.alive():
+                raise RuntimeError(f"endpoint {name} died:\n{process.tail()}")
+        return results
+    finally:
+        for process in endpoints.values():
+            process.stop()
+        server.process.stop()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n")[0])
+    parser.add_argument("--quick", action="store_true", help="short runs (under 2 minutes in all)")
+    parser.add_argument("--rounds", type=int, help="rounds per workload (default 3, quick 1)")
+    parser.add_argument("--duration", type=float, help="seconds per variant per round (default 5, quick 2)")
+    parser.add_argument("--warmup", type=float, help="seconds of warm-up per variant per workload")
+    parser.add_argument("--only", nargs="*", help="run only these workloads")
+    parser.add_argument(
+        "--variants",
+        nargs="*",
+        default=list(DEFAULT_VARIANTS),
+        choices=sorted(VARIANTS),
+        help=f"endpoints to compare (default: {' '.join(DEFAULT_VARIANTS)})",
+    )
+    parser.add_argument("--no-replay", action="store_true", help="skip the replay benchmark")
+    parser.add_argument("--no-micro", action="store_true", help="skip the in-process benchmark")
+    parser.add_argument("--output", type=Path, default=HERE / "RESULTS.md")
+    parser.add_argument("--json", type=Path, help="also write the measurements as JSON")
+    args = parser.parse_args()
+    args.rounds = args.rounds or (1 if args.quick else 3)
+    args.duration = args.duration or (2.0 if args.quick else 5.0)
+    args.warmup = args.warmup if args.warmup is not None else (0.4 if args.quick else 1.0)
+    variants = [VARIANTS[name] for name in dict.fromkeys(args.variants)]
+
+    started = time.monotonic()
+    load_before = _load_average()
+    versions = official_versions(official_python())
+    with tempfile.TemporaryDirectory(prefix="restate-bench-") as tmp:
+        results = asyncio.run(bench(args, variants, Path(tmp)))
+
+    micro = None
+    if not args.no_micro:
+        micro = run_micro(args.quick)
+        for case, us in micro["ours"].items():
+            log(f"micro {case:8} ours {us:8.1f} µs  official {micro['official'][case]:8.1f} µs")
+
+    replay = None
+    if not args.no_replay:
+        import replay as replay_bench
+
+        replay = replay_bench.measure_all(quick=args.quick)
+        for r in replay:
+            log(
+                f"replay {r['entries']:5} entries: {r['us_per_entry']:.2f} µs/entry (engine), "
+                f"{r['us_per_entry_context']:.2f} µs/entry (context)"
+            )
+
+    meta = {
+        "date": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        "mode": "quick" if args.quick else "full",
+        "measurement": f"{args.rounds} round(s) x {args.duration:g} s per variant per workload, "
+        f"after {args.warmup:g} s of warm-up",
+        "machine": f"{os.cpu_count()} cores, {_cpu_model()}, Linux {platform.release()}; "
+        f"load average {load_before} before, {_load_average()} after",
+        "python": platform.python_version(),
+        "ours": f"restate_sdk at {_git_rev()}",
+        "official": f"restate-sdk {versions['restate-sdk']} (hypercorn {versions['hypercorn']}, h2 {versions['h2']})",
+        "restate-server": SERVER_VERSION,
+    }
+    write_results(args.output, results, variants, micro, replay, meta)
+    if args.json:
+        args.json.write_text(json.dumps([r.as_dict() for r in results], indent=2))
+    log(f"wrote {args.output} in {time.monotonic() - started:.0f} s")
+
+
+if __name__ == "__main__":
+    main()
