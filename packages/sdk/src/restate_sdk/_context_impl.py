@@ -343,7 +343,11 @@ class InvocationContext:
                 value = fn(*args)
                 if inspect.isawaitable(value):
                     value = await value
-                result: bytes | m.Failure = serde.encode(value)
+                result: bytes | m.Failure | None = serde.encode(value)
+                # A result over the message size limit raises here (nothing is written) and fails
+                # the run like any other error: retried, or given up on, by the run's policy.
+                engine.propose_run_completion(handle, result)
+                result = None
             except TerminalError as e:
                 result = to_failure(e)
             except Exception as e:
@@ -370,7 +374,14 @@ class InvocationContext:
                     if self.handler_task is not None:
                         self.handler_task.cancel()
                     return
-            engine.propose_run_completion(handle, result)
+            if result is not None:
+                try:
+                    engine.propose_run_completion(handle, result)
+                except ProtocolError as e:  # a failure too big to send: this attempt cannot go on
+                    self.protocol_error = e
+                    if self.handler_task is not None:
+                        self.handler_task.cancel()
+                    return
             await self._flush()
         finally:
             self._runs.discard(asyncio.current_task())  # type: ignore[arg-type]

@@ -30,6 +30,10 @@ async def say(ctx: Context, value: str) -> str:
 # ---- payload limits -------------------------------------------------------------------------------
 
 big = restate.Service("Big")
+# Two attempts, then the invocation fails: a test sees the error instead of minutes of retries.
+TWO_ATTEMPTS = restate.RetryPolicy(
+    max_attempts=2, on_max_attempts="kill", initial_interval=timedelta(milliseconds=50)
+)
 
 
 @big.handler()
@@ -38,7 +42,7 @@ async def size(ctx: Context, data: bytes) -> int:
     return len(data)
 
 
-@big.handler()
+@big.handler(retry_policy=TWO_ATTEMPTS)
 async def blob(ctx: Context, n: int) -> bytes:
     """A raw output of ``n`` bytes."""
     return b"x" * n
