@@ -67,6 +67,11 @@ async def bump(ctx: ObjectContext, by: int) -> int:
     return value
 
 
+@counter.handler(kind="shared")
+async def total(ctx: restate.ObjectSharedContext) -> int:
+    return await ctx.get("n", type_hint=int) or 0
+
+
 work = restate.Service("Work")
 TALLY_KEYS = 20
 
@@ -83,9 +88,18 @@ def expected_mix(i: int) -> str:
     return f"all-{i}-{i * 3}"
 
 
+@dataclass
+class MixRequest:
+    i: int
+    release_at_ms: int = 0  # first sleep until then (epoch ms), so that all are in flight together
+
+
 @work.handler()
-async def mix(ctx: Context, i: int) -> str:
+async def mix(ctx: Context, req: MixRequest) -> str:
     """One of four shapes by ``i % 4``: a sleep, two runs, calls (one bumps a Tally), or all of them."""
+    i = req.i
+    if req.release_at_ms:  # always this sleep, even of 0 ms: a replay must issue the same commands
+        await ctx.sleep(timedelta(milliseconds=max(0, req.release_at_ms - int(time.time() * 1000))))
     kind = i % 4
     if kind == 0:
         await ctx.sleep(timedelta(milliseconds=200 + (i * 37) % 800))
