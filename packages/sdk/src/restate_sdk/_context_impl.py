@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import inspect
 import logging
 import random as _random
 import time as _time
@@ -29,6 +28,7 @@ from ._engine.errors import ProtocolError
 from ._errors import SdkUsageError, TerminalError
 from ._futures import CallFuture, RestateFuture, SendHandle
 from ._middleware import Middleware, OperationInfo, OperationKind, open_operation, traced_run
+from ._threads import call_blocking_aware
 
 __all__ = ["InvocationContext", "Suspended"]
 
@@ -340,9 +340,7 @@ class InvocationContext:
         engine = self._engine
         try:
             try:
-                value = fn(*args)
-                if inspect.isawaitable(value):
-                    value = await value
+                value = await call_blocking_aware(fn, args)
                 result: bytes | m.Failure | None = serde.encode(value)
                 # A result over the message size limit raises here (nothing is written) and fails
                 # the run like any other error: retried, or given up on, by the run's policy.

@@ -35,11 +35,12 @@ configured, none of this code runs.
 from __future__ import annotations
 
 import contextlib
-import inspect
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Any, Generic, Literal, Protocol, TypeVar
+
+from ._threads import call_blocking_aware
 
 __all__ = [
     "AttemptInfo",
@@ -199,9 +200,6 @@ def traced_run(middleware: Iterable[Middleware], name: str, fn: Callable[..., An
     async def run(*args: Any) -> Any:
         info = OperationInfo(kind="run", name=name)
         with open_operation(middleware, info, info):
-            value = fn(*args)
-            if inspect.isawaitable(value):
-                value = await value
-            return value
+            return await call_blocking_aware(fn, args)
 
     return run

@@ -19,13 +19,11 @@ from typing import Any, Generic, TypeVar, cast
 from ._context import Request
 from ._context_impl import InvocationContext
 from ._futures import RestateFuture, SendHandle
+from ._threads import executor
 
 __all__ = ["SyncContext", "SyncFuture", "SyncSendHandle", "executor"]
 
 T = TypeVar("T")
-
-# Sync handlers block a thread while they wait on durable results, so allow many.
-executor = concurrent.futures.ThreadPoolExecutor(max_workers=256, thread_name_prefix="restate-handler")
 
 
 class _Bridge:

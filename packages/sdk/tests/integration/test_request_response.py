@@ -24,7 +24,9 @@ def ingress() -> Iterator[httpx.Client]:
         )
         assert r.status_code in (200, 201), r.text
         deployment = httpx.get(f"{server.admin_url}/deployments/{r.json()['id']}").json()
-        assert deployment.get("protocol_type", deployment.get("protocolType")) == "RequestResponse", deployment
+        assert deployment.get("protocol_type", deployment.get("protocolType")) == "RequestResponse", (
+            deployment
+        )
         with httpx.Client(base_url=server.ingress_url, timeout=60) as client:
             yield client
 

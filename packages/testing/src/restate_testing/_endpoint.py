@@ -137,9 +137,18 @@ class AppServer:
         config.keep_alive_max_requests = 2**31 - 1
         config.keep_alive_timeout = 3600
 
+        resume = getattr(self.app, "resume", None)
+        if resume is not None:
+            resume()  # served again after an earlier stop() drained it
+
         async def trigger() -> None:
             await shutdown.wait()
             config.graceful_timeout = self._stop_grace  # read by hypercorn once shutdown begins
+            drain = getattr(self.app, "drain", None)
+            if drain is not None:
+                # a restate_sdk endpoint suspends its in-flight attempts at once; without this,
+                # an attempt waiting on a long sleep would hold the connection open
+                await drain(self._stop_grace)
 
         await serve_asgi(self.app, config, trigger)
 

@@ -139,6 +139,10 @@ class Endpoint:
         """Invocation attempts being served right now."""
         return len(self._active)
 
+    def resume(self) -> None:
+        """Take attempts again after ``drain()`` (an endpoint stopped and served again in one process)."""
+        self._draining = False
+
     async def drain(self, timeout: float = 30.0) -> bool:
         """Stop taking attempts and end the ones in flight; True if they all ended within ``timeout``.
 
