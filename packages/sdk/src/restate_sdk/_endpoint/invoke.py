@@ -119,7 +119,12 @@ async def run_attempt(
     try:
         await task
     except asyncio.CancelledError:
-        if not task.cancelled():
+        current = asyncio.current_task()
+        if not task.cancelled() or (current is not None and current.cancelling()):
+            # This attempt itself is being cancelled (the server dropped the connection, or is
+            # stopping): nothing more can go out, and a send could wait forever for a dead writer.
+            if pump is not None:
+                pump.cancel()
             raise
         # cancelled on purpose: a run ended the attempt, or the input stream broke
         if ctx.protocol_error is not None and not engine.closed:
