@@ -117,4 +117,19 @@ async def _serve_hypercorn(
     cfg.graceful_timeout = 5
     for k, v in config.items():
         setattr(cfg, k, v)
-    await hypercorn_serve(app, cfg, shutdown_trigger=shutdown_trigger)  # type: ignore[arg-type]
+    stopping = False
+
+    async def trigger() -> None:
+        nonlocal stopping
+        await shutdown_trigger()
+        stopping = True
+
+    try:
+        await hypercorn_serve(app, cfg, shutdown_trigger=trigger)  # type: ignore[arg-type]
+    except Exception as e:
+        if not stopping:
+            raise
+        # After the drain, hypercorn's HTTP/2 code can still fail while it closes connections: a
+        # request restate-server sends meanwhile is reset, and its DATA then raises KeyError. Nothing
+        # is in flight any more and restate-server retries that request: not worth exit status 1.
+        log.warning("hypercorn failed while closing its connections after the drain: %r", e)
