@@ -136,6 +136,15 @@ async def run_attempt(
             active.discard(ctx)
     if not engine.closed:
         engine.fail(571, "the handler stopped without producing a result")
+    if _ends_early(send):
+        # The last bytes go out with the end of the response, without waiting for restate-server to
+        # close its side first: it answers the ingress request once our response has ended, so that
+        # wait is on every invocation's latency (noop, one in flight: 4.9 -> 4.3 ms).
+        if pump is not None:
+            pump.cancel()
+        async with lock:
+            await send({"type": "http.response.body", "body": engine.data_to_send(), "more_body": False})
+        return
     await flush()
     # Wait for restate-server to close its side before closing ours: hypercorn's HTTP/2 stack
     # drops the whole connection on DATA for a stream whose response already ended.
@@ -278,6 +287,16 @@ async def _reject(receive: Receive | None, send: Send, status: int, message: str
                 if msg["type"] == "http.disconnect" or not msg.get("more_body", False):
                     break
     await send({"type": "http.response.body", "body": b"", "more_body": False})
+
+
+def _ends_early(send: Send) -> bool:
+    """True for servers known to take a response that ends while the request body still streams.
+
+    granian (hyper) does, and resets the request stream with NO_ERROR as HTTP/2 allows. hypercorn
+    drops the whole connection instead, and a server we cannot tell (a wrapped ``send``) gets the
+    cautious path.
+    """
+    return type(getattr(send, "__self__", None)).__module__.startswith("granian")
 
 
 SERVER_HEADER = b"restate-sdk-py/0.1.0"
