@@ -27,7 +27,7 @@ ROOT = HERE.parent
 OFFICIAL_VENV = HERE / ".venv-official"
 SERVER_VERSION = os.environ.get("BENCH_RESTATE_VERSION", "1.7.12")
 # What bench/.venv-official gets; override with BENCH_OFFICIAL_SPEC="restate-sdk==X hypercorn==Y".
-OFFICIAL_SPEC = os.environ.get("BENCH_OFFICIAL_SPEC", "restate-sdk hypercorn granian").split()
+OFFICIAL_SPEC = os.environ.get("BENCH_OFFICIAL_SPEC", "restate-sdk hypercorn granian uvloop").split()
 
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 
@@ -250,7 +250,7 @@ def start_endpoint(
     workdir: Path,
     *,
     server: str = "hypercorn",
-    loop: str = "asyncio",
+    loop: str = "auto",
     extra_env: dict[str, str] | None = None,
 ) -> tuple[Process, str]:
     """Serve bench/apps/<app>.py with ``python`` on a free port; returns the process and its URL."""

@@ -57,28 +57,49 @@ class Variant:
     name: str
     app: str  # bench/apps/<app>.py: "ours" or "official"
     server: str  # "hypercorn" or "granian"
-    loop: str  # "asyncio" or "uvloop"
+    loop: str  # "auto" (restate_sdk.serve's choice: uvloop on granian), "asyncio" or "uvloop"
     prefix: str  # service-name prefix, so that every variant has services of its own
 
     @property
     def label(self) -> str:
-        return f"{self.app} on {self.server}{' + uvloop' if self.loop == 'uvloop' else ''}"
+        loop = (
+            "uvloop"
+            if self.loop == "uvloop" or (self.loop == "auto" and self.server == "granian")
+            else "asyncio"
+        )
+        how = "restate_sdk.serve: " if self.app == "ours" else ""
+        return f"{self.app} SDK ({how}{self.server}, {loop})"
 
 
 VARIANTS = {
     v.name: v
     for v in (
         # each SDK as its users run it: restate_sdk.serve() (granian), the official SDK on hypercorn
-        Variant("ours", "ours", "granian", "asyncio", "Ours"),
+        Variant("ours", "ours", "granian", "auto", "Ours"),
         Variant("official", "official", "hypercorn", "asyncio", "Official"),
-        # the same server for both: what the SDK code alone is worth
+        # the same server and loop for both: what the SDK code alone is worth
         Variant("ours-hypercorn", "ours", "hypercorn", "asyncio", "OursHypercorn"),
         Variant("official-granian", "official", "granian", "asyncio", "OfficialGranian"),
+        Variant("official-granian-uvloop", "official", "granian", "uvloop", "OfficialGranianUvloop"),
+        Variant("ours-granian-asyncio", "ours", "granian", "asyncio", "OursGranianAsyncio"),
         Variant("ours-hypercorn-uvloop", "ours", "hypercorn", "uvloop", "OursUvloop"),
     )
 }
-DEFAULT_VARIANTS = ("ours", "official", "ours-hypercorn")
-BASELINE = "official"
+DEFAULT_VARIANTS = ("ours", "official", "ours-hypercorn", "official-granian-uvloop")
+RATIO_PAIRS = [  # (ours, theirs, what the comparison says), reported when both ran
+    ("ours", "official", "Each SDK as its users run it (the headline)."),
+    (
+        "ours-hypercorn",
+        "official",
+        "Both on hypercorn and asyncio: the SDK code alone, behind a costly server.",
+    ),
+    (
+        "ours",
+        "official-granian-uvloop",
+        "Both on granian and uvloop: the SDK code alone, behind a cheap server.",
+    ),
+    ("ours-granian-asyncio", "official-granian", "Both on granian and asyncio."),
+]
 
 
 @dataclass(frozen=True)
@@ -221,7 +242,7 @@ def run_micro(quick: bool) -> dict[str, dict[str, float]]:
         "official": official_python(),
     }
     best: dict[str, dict[str, float]] = {}
-    for r in range(2 if quick else 3):
+    for r in range(1 if quick else 3):
         for sdk in ("ours", "official") if r % 2 == 0 else ("official", "ours"):
             argv = [str(pythons[sdk]), str(HERE / "micro.py"), sdk] + (["--quick"] if quick else [])
             out = subprocess.run(argv, capture_output=True, text=True, check=False)
@@ -265,21 +286,22 @@ def write_results(
         "|---|---|",
     ]
     lines += [f"| {k} | {v} |" for k, v in meta.items() if k != "date"]
-    for v in variants:
-        if v.name == BASELINE:
+    names = {v.name for v in variants}
+    for mine, theirs, what in RATIO_PAIRS:
+        if mine not in names or theirs not in names:
             continue
         lines += [
             "",
-            f"## Ratios: {v.name} / {BASELINE}",
+            f"## Ratios: {mine} / {theirs}",
             "",
-            "Targets: throughput >= 1.20x on every workload; SDK CPU per request <= 0.80x. "
+            what + " Targets: throughput >= 1.20x on every workload; SDK CPU per request <= 0.80x. "
             "For latency, CPU and memory, lower is better.",
             "",
             "| workload | throughput | SDK CPU/req | p50 | p99 | peak RSS | throughput >= 1.2x | CPU <= 0.8x |",
             "|---|---:|---:|---:|---:|---:|:-:|:-:|",
         ]
         for w in workloads:
-            a, b = by.get((w.name, v.name)), by.get((w.name, BASELINE))
+            a, b = by.get((w.name, mine)), by.get((w.name, theirs))
             if a is None or b is None:
                 continue
             tput = a.load.throughput / b.load.throughput if b.load.throughput else 0.0
@@ -440,7 +462,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="short runs (under 2 minutes in all)")
     parser.add_argument("--rounds", type=int, help="rounds per workload (default 3, quick 1)")
-    parser.add_argument("--duration", type=float, help="seconds per variant per round (default 5, quick 2)")
+    parser.add_argument("--duration", type=float, help="seconds per variant per round (default 4, quick 1.5)")
     parser.add_argument("--warmup", type=float, help="seconds of warm-up per variant per workload")
     parser.add_argument("--only", nargs="*", help="run only these workloads")
     parser.add_argument(
@@ -456,7 +478,7 @@ def main() -> None:
     parser.add_argument("--json", type=Path, help="also write the measurements as JSON")
     args = parser.parse_args()
     args.rounds = args.rounds or (1 if args.quick else 3)
-    args.duration = args.duration or (2.0 if args.quick else 5.0)
+    args.duration = args.duration or (1.5 if args.quick else 4.0)
     args.warmup = args.warmup if args.warmup is not None else (0.4 if args.quick else 1.0)
     variants = [VARIANTS[name] for name in dict.fromkeys(args.variants)]
 

@@ -1,6 +1,6 @@
 """Serve one benchmark app in this very process (so its pid is the one whose CPU we read).
 
-Usage: python serve_app.py {ours|official} PORT [hypercorn|granian] [asyncio|uvloop]
+Usage: python serve_app.py {ours|official} PORT [hypercorn|granian] [auto|asyncio|uvloop]
 
 Run with the interpreter of the SDK under test: the workspace's for ``ours``, bench/.venv-official's
 for ``official``. ``ours`` is served by ``restate_sdk.serve`` (what its users run); ``official`` by
@@ -74,7 +74,7 @@ async def serve_granian(app: Any, port: int) -> None:
     await server.serve()
 
 
-def run(main: Coroutine[Any, Any, None], loop_impl: str) -> None:
+def run(main: Coroutine[Any, Any, None], loop_impl: str) -> None:  # for the official SDK's app
     if loop_impl == "uvloop":
         import uvloop
 
@@ -86,14 +86,14 @@ def run(main: Coroutine[Any, Any, None], loop_impl: str) -> None:
 def main() -> None:
     which, port = sys.argv[1], int(sys.argv[2])
     server = sys.argv[3] if len(sys.argv) > 3 else "hypercorn"
-    loop_impl = sys.argv[4] if len(sys.argv) > 4 else "asyncio"
+    loop_impl = sys.argv[4] if len(sys.argv) > 4 else "auto"
     app = load_app(which)
 
     def start() -> None:
-        if which == "ours" and loop_impl == "asyncio":  # what users of this SDK run: restate_sdk.serve
+        if which == "ours":  # what users of this SDK run: restate_sdk.serve
             import restate_sdk
 
-            restate_sdk.serve(app, port, host="127.0.0.1", server=server)  # type: ignore[arg-type]
+            restate_sdk.serve(app, port, host="127.0.0.1", server=server, loop=loop_impl)  # type: ignore[arg-type]
         else:
             serve = {"hypercorn": serve_hypercorn, "granian": serve_granian}[server]
             run(serve(app, port), loop_impl)
