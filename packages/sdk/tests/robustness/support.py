@@ -29,7 +29,8 @@ class EndpointProcess:
 
     ``mode="serve"`` runs it with ``restate.serve`` (SIGTERM drains) on ``server`` ("auto", "granian"
     or "hypercorn"); ``mode="hypercorn-cli"`` runs the hypercorn command line, ``hypercorn apps:app``,
-    with ``extra_args`` appended. stdout and stderr go to ``log``.
+    ``mode="granian-cli"`` granian's, ``granian --interface asgi apps:app``, with ``extra_args`` added.
+    stdout and stderr go to ``log``.
     """
 
     def __init__(
@@ -61,9 +62,12 @@ class EndpointProcess:
         env = {**os.environ, "PORT": str(self.port), "SERVE_WITH": self.server, "PYTHONUNBUFFERED": "1"}
         if self.mode == "serve":
             argv = [sys.executable, str(APPS)]
-        else:
+        elif self.mode == "hypercorn-cli":
             bind = f"127.0.0.1:{self.port}"
             argv = [sys.executable, "-m", "hypercorn", "apps:app", "--bind", bind, *self.extra_args]
+        else:  # granian-cli
+            argv = [sys.executable, "-m", "granian", "--interface", "asgi", "--host", "127.0.0.1"]
+            argv += ["--port", str(self.port), *self.extra_args, "apps:app"]
         with open(self.log, "ab") as err:
             self.proc = subprocess.Popen(argv, env=env, cwd=HERE, stdout=err, stderr=err)
         deadline = time.monotonic() + timeout

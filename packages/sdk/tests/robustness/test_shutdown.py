@@ -9,7 +9,17 @@ and tells its worker to stop; the worker stops accepting, gives open requests ``
 (3 s by default) and then cancels them; the app's lifespan shutdown comes only after that, too late
 to drain. Attempts blocked on a durable result keep their stream open until then, a running closure
 is cut (and runs again on the retry). restate-server retries every cut attempt: nothing is lost.
-Use ``restate.serve`` (or ``Endpoint.drain`` from your own shutdown path) for a clean drain.
+
+``granian --interface asgi apps:app`` does not drain either. On SIGTERM its worker stops accepting
+and mostly waits for every open request to end: closures finish, but an attempt blocked on a
+durable result keeps its stream, and the process, until the result arrives or restate-server's
+inactivity timeout (60 s by default) ends the stream. Now and then (1 run in 5 here) it closes the
+connection at once instead ("ASGI transport error: Closed"), cutting everything. Either way it
+exits 0 and restate-server retries what was cut.
+
+Neither server tells the app before it acts (both send the ASGI lifespan shutdown afterwards), so
+an ``Endpoint`` cannot drain on its own under them without taking over their signal handlers. Use
+``restate.serve`` (or call ``Endpoint.drain`` from your own shutdown path) for a clean, quick drain.
 """
 
 from __future__ import annotations
@@ -259,5 +269,57 @@ def test_hypercorn_command_line_sigterm_exits_after_its_graceful_timeout_and_not
             line.split()[1] for line in slow_log.read_text().splitlines() if line.startswith("start")
         )
         assert starts == {f"c{k}": 2 for k in range(3)}, "cut runs run again (and only they)"
+    finally:
+        endpoint.stop()
+
+
+@pytest.mark.integration
+def test_granian_command_line_sigterm_waits_for_open_attempts_and_nothing_is_lost(
+    server: RestateServer, tmp_path: Path
+) -> None:
+    endpoint = EndpointProcess(
+        tmp_path / "endpoint.log",
+        mode="granian-cli",
+        extra_args=("--http", "auto", "--http2-max-concurrent-streams", "100000"),
+    )
+    endpoint.start()
+    try:
+        register(server, endpoint.url)
+        slow_log = tmp_path / "slow.log"
+        with httpx.Client(base_url=server.ingress_url, timeout=120) as ingress:
+            slow = [
+                ingress.post(
+                    "/Steps/slow_run/send", json={"seconds": 2, "log": str(slow_log), "tag": f"g{k}"}
+                ).json()["invocationId"]
+                for k in range(3)
+            ]
+            sent_naps_at = time.monotonic()
+            naps = [ingress.post("/Steps/nap/send", json=4000).json()["invocationId"] for _ in range(10)]
+            deadline = time.monotonic() + 30
+            while not slow_log.exists() or slow_log.read_text().count("start") < 3:
+                assert time.monotonic() < deadline
+                time.sleep(0.05)
+            assert endpoint.proc is not None
+            sigterm_at = time.monotonic()
+            endpoint.terminate()
+            code = endpoint.proc.wait(30)
+            stopped_in = time.monotonic() - sigterm_at
+            finished = slow_log.read_text().count("end") == 3  # all 3 runs, or (cut at once) none
+            waited = finished and time.monotonic() - sent_naps_at >= 3.5
+            print(
+                f"\ngranian CLI: exit {code} {stopped_in:.2f}s after SIGTERM with 2 s runs and 4 s sleeps in "
+                f"flight: {'it waited for all of them' if waited else 'it cut them'}"
+            )
+            assert code == 0
+
+            endpoint.start()
+            for k, invocation_id in enumerate(slow):
+                assert ingress.get(f"/restate/invocation/{invocation_id}/attach").json() == f"done-g{k}"
+            for invocation_id in naps:
+                assert ingress.get(f"/restate/invocation/{invocation_id}/attach").json() == "rested"
+        starts = collections.Counter(
+            line.split()[1] for line in slow_log.read_text().splitlines() if line.startswith("start")
+        )
+        assert starts == {f"g{k}": 1 if finished else 2 for k in range(3)}
     finally:
         endpoint.stop()
