@@ -144,3 +144,30 @@ def test_the_endpoint_log_shows_no_crash(endpoint: EndpointProcess, tmp_path: Pa
 
     assert endpoint.alive()
     assert not crash_lines(endpoint.log_text()), endpoint.log_text()[-3000:]
+
+
+@pytest.mark.parametrize("suffix", ["6", "5", " 6", "6 ", "+6", "06", "0_6", "6.0", "7", ""])
+async def test_only_the_exact_invocation_content_types_are_accepted(suffix: str) -> None:
+    """restate-server sends exactly ``application/vnd.restate.invocation.vN``, and the response echoes
+    the content type back; anything else is a 415, not read as a number."""
+    sent: list[MutableMapping[str, Any]] = []
+    body = [{"type": "http.request", "body": START + INPUT, "more_body": False}]
+
+    async def receive() -> MutableMapping[str, Any]:
+        return body.pop(0) if body else {"type": "http.disconnect"}
+
+    async def send(msg: MutableMapping[str, Any]) -> None:
+        sent.append(msg)
+
+    content_type = b"application/vnd.restate.invocation.v" + suffix.encode()
+    scope = {
+        "type": "http",
+        "method": "POST",
+        "path": "/invoke/Echo/say",
+        "http_version": "1.1",
+        "headers": [(b"content-type", content_type)],
+    }
+    await asyncio.wait_for(app(scope, receive, send), 10)
+    assert sent[0]["status"] == (200 if suffix in ("5", "6") else 415)
+    if suffix in ("5", "6"):
+        assert dict(sent[0]["headers"])[b"content-type"] == content_type

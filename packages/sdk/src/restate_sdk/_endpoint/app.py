@@ -169,13 +169,12 @@ class Endpoint:
 
 
 def _protocol_version(content_type: str) -> int | None:
-    if not content_type.startswith(_INVOCATION_CT):
-        return None
-    try:
-        version = int(content_type[len(_INVOCATION_CT) :])
-    except ValueError:
-        return None
-    return version if version in _SUPPORTED_PROTOCOLS else None
+    # exact strings (protocol.md §1.3): int() would also take " 6", "+6", "06" or "0_6", and the
+    # response echoes the content type back
+    return _CONTENT_TYPES.get(content_type)
+
+
+_CONTENT_TYPES = {f"{_INVOCATION_CT}{v}": v for v in _SUPPORTED_PROTOCOLS}
 
 
 async def _skip_body(receive: Receive) -> None:
