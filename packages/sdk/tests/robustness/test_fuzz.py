@@ -276,6 +276,14 @@ class Tally:
     error_codes: collections.Counter[int] = field(default_factory=collections.Counter)
     failures: list[str] = field(default_factory=list)
     slowest: float = 0.0
+    ends_early: bool = False  # the server lets an attempt's response end before its request body
+    cut_short: int = 0  # requests that client saw reset for that reason
+
+
+def _runs_an_attempt(case: Case) -> bool:
+    """Whether the endpoint answers ``case`` with 200 and an attempt (which may end before the body)."""
+    ct = case.headers.get("content-type")
+    return case.path.split("?")[0].endswith(INVOKE) and ct in (f"{CT}5", f"{CT}6")
 
 
 def _check_stream(case: Case, body: bytes) -> str | None:
@@ -312,6 +320,13 @@ async def _one(client: httpx.AsyncClient, case: Case, label: str, tally: Tally) 
         tally.failures.append(f"{label} {case.family} {case.method} {case.path}: no answer (hang)")
         return
     except httpx.HTTPError as e:
+        if tally.ends_early and _runs_an_attempt(case) and not isinstance(e, httpx.TimeoutException):
+            # On granian an attempt's response ends with its last message, even while the request
+            # body still streams (invoke._ends_early): granian then resets the h2 stream (NO_ERROR)
+            # or closes the HTTP/1.1 connection. restate-server takes that; httpx, still sending,
+            # raises instead of reading the response. Only that request is affected.
+            tally.cut_short += 1
+            return
         tally.failures.append(f"{label} {case.family} {case.method} {case.path}: {type(e).__name__}: {e}")
         return
     tally.slowest = max(tally.slowest, time.monotonic() - started)
@@ -368,8 +383,8 @@ def test_thousands_of_malformed_requests_over_http1_and_h2c(
         url = endpoint.url
         timeout = httpx.Timeout(REQUEST_TIMEOUT)
         limits = httpx.Limits(max_connections=CONCURRENCY)
-        h1 = Tally()
-        h2 = Tally()
+        h1 = Tally(ends_early=http_server == "granian")
+        h2 = Tally(ends_early=http_server == "granian")
 
         async def main() -> None:
             await asyncio.gather(
@@ -398,11 +413,13 @@ def test_thousands_of_malformed_requests_over_http1_and_h2c(
                 by_status[status] += n
             print(
                 f"{label}: {sum(by_status.values())} answered in {elapsed:.1f}s, statuses {dict(sorted(by_status.items()))}, "
-                f"ErrorMessage codes {dict(tally.error_codes)}, slowest {tally.slowest:.2f}s, failures {len(tally.failures)}"
+                f"ErrorMessage codes {dict(tally.error_codes)}, slowest {tally.slowest:.2f}s, "
+                f"cut short by an early end {tally.cut_short}, failures {len(tally.failures)}"
             )
         failures = h1.failures + h2.failures
         assert not failures, "\n".join(failures[:30])
-        assert sum(h1.statuses.values()) + sum(h2.statuses.values()) == 2 * REQUESTS_PER_TRANSPORT
+        answered = sum(h1.statuses.values()) + sum(h2.statuses.values()) + h1.cut_short + h2.cut_short
+        assert answered == 2 * REQUESTS_PER_TRANSPORT
         assert endpoint.alive(), "the endpoint died"
         assert not crash_lines(endpoint.log_text()), endpoint.log_text()[-5000:]
 
