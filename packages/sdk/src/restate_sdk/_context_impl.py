@@ -19,7 +19,7 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import timedelta
 from typing import Any, TypeVar
 
-from ._codecs import BytesSerde, JsonSerde, Serde, serde_for
+from ._codecs import JsonSerde, Serde, serde_for
 from ._context import Request
 from ._definitions import HandlerInfo, handler_info
 from ._engine import messages as m
@@ -716,11 +716,12 @@ def _target(fn: Callable[..., Any], expected: str) -> HandlerInfo:
 
 
 def _encode_generic(arg: Any, serde: Serde[Any] | None) -> bytes:
+    """A by-name call's argument: through ``serde`` if given, bytes as they are, None as no body, else JSON."""
     if serde is not None:
         return serde.encode(arg)
     if isinstance(arg, bytes | bytearray):
         return bytes(arg)
-    return BytesSerde().encode(b"") if arg is None else _ANY_JSON.encode(arg)
+    return b"" if arg is None else _ANY_JSON.encode(arg)
 
 
 def _nothing() -> None:
