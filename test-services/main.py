@@ -5,6 +5,8 @@ Environment:
     HOST                 address to bind (default 0.0.0.0)
     SERVICES             comma-separated service names to bind (all when empty or unset)
     E2E_REQUEST_SIGNING  comma-separated ``publickeyv1_...`` keys; requests must be signed by one of them
+    SERVE_WITH           ``auto`` (default: what ``restate.serve`` picks, granian when installed),
+                         ``granian`` or ``hypercorn``
 """
 
 from __future__ import annotations
@@ -25,7 +27,11 @@ def main() -> None:
     logging.basicConfig(level=os.environ.get("RESTATE_LOGGING", "WARNING").upper())
     port = int(os.environ.get("PORT") or 9080)
     host = os.environ.get("HOST") or "0.0.0.0"
-    restate.serve(build_app(), port=port, host=host, server="hypercorn")  # h2c, as the contract asks
+    server = os.environ.get("SERVE_WITH") or "auto"
+    if server not in ("auto", "granian", "hypercorn"):
+        raise SystemExit(f"SERVE_WITH must be auto, granian or hypercorn, not {server!r}")
+    # both speak h2c (HTTP/2 with prior knowledge), as the contract asks
+    restate.serve(build_app(), port=port, host=host, server=server)
 
 
 if __name__ == "__main__":

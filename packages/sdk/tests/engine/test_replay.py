@@ -524,7 +524,9 @@ def test_trace_headers_do_not_count_on_replay() -> None:
     )
     engine = InvocationEngine(6)
     engine.receive_data(
-        frame(msgs.StartMessage(id=b"\x01" * 24, known_entries=2)) + frame(msgs.InputCommandMessage()) + frame(recorded)
+        frame(msgs.StartMessage(id=b"\x01" * 24, known_entries=2))
+        + frame(msgs.InputCommandMessage())
+        + frame(recorded)
     )
     engine.call("S", "h", b"", headers=[("x-user", "1")])
     assert engine.data_to_send() == b""

@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Iterable, Sequence
+from typing import Any
 
 import msgspec
 
@@ -17,6 +18,7 @@ from .._engine.errors import UnsupportedFeature
 from .._errors import SdkUsageError
 from .._middleware import Middleware
 from .invoke import SERVER_HEADER, Receive, Scope, Send, _reject, run_attempt
+from .rsgi import RsgiReceive, RsgiSend
 
 __all__ = ["Endpoint", "app"]
 
@@ -59,26 +61,50 @@ class Endpoint:
             return
         if scope["type"] != "http":
             return
-        segments = [s for s in scope["path"].split("/") if s]
+        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
+        await self._route(
+            scope["method"], scope["path"], scope.get("http_version", "1.1"), headers, receive, send
+        )
+
+    async def __rsgi__(self, scope: Any, protocol: Any) -> None:
+        """granian's RSGI entry point (``restate_sdk.serve`` uses it): the same routes as ASGI."""
+        if scope.proto != "http":
+            return
+        send = RsgiSend(protocol)
+        try:
+            headers = {k.lower(): v for k, v in scope.headers.items()}
+            await self._route(
+                scope.method, scope.path, scope.http_version, headers, RsgiReceive(protocol), send
+            )
+        except Exception:
+            log.exception("the endpoint failed on %s %s", scope.method, scope.path)
+            if not send.started:
+                protocol.response_bytes(
+                    500, [("content-type", "text/plain; charset=utf-8")], b"internal error"
+                )
+
+    async def _route(
+        self, method: str, path: str, http_version: str, headers: dict[str, str], receive: Receive, send: Send
+    ) -> None:
+        segments = [s for s in path.split("/") if s]
         if segments and segments[-1] == "health":
             await _skip_body(receive)
             await _respond(send, 200, b'{"status":"ok"}', b"application/json")
             return
-        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
         if self._verifier is not None:
-            error = self._verifier.verify(scope["path"], headers)
+            error = self._verifier.verify(path, headers)
             if error is not None:
                 await _reject(receive, send, 401, f"request identity check failed: {error}")
                 return
         if segments and segments[-1] == "discover":
             await _skip_body(receive)
-            await self._discover(scope, headers, send)
+            await self._discover(http_version, headers, send)
         elif len(segments) >= 3 and segments[-3] == "invoke":
-            await self._invoke(scope, receive, send, segments[-2], segments[-1], headers)
+            await self._invoke(receive, send, segments[-2], segments[-1], headers)
         else:
-            await _reject(receive, send, 404, f"no route for {scope['method']} {scope['path']}")
+            await _reject(receive, send, 404, f"no route for {method} {path}")
 
-    async def _discover(self, scope: Scope, headers: dict[str, str], send: Send) -> None:
+    async def _discover(self, http_version: str, headers: dict[str, str], send: Send) -> None:
         version = negotiate(headers.get("accept"))
         if version is None:
             await _reject(
@@ -88,7 +114,7 @@ class Endpoint:
                 f"unsupported manifest versions in accept {headers.get('accept')!r}; this SDK serves v2..v4",
             )
             return
-        mode = "BIDI_STREAM" if scope.get("http_version") == "2" else "REQUEST_RESPONSE"
+        mode = "BIDI_STREAM" if http_version == "2" else "REQUEST_RESPONSE"
         body = self._manifests.get((version, mode))
         if body is None:
             body = msgspec.json.encode(build_manifest(self.services.values(), version, mode))  # type: ignore[arg-type]
@@ -96,7 +122,7 @@ class Endpoint:
         await _respond(send, 200, body, manifest_content_type(version).encode())
 
     async def _invoke(
-        self, scope: Scope, receive: Receive, send: Send, service: str, handler: str, headers: dict[str, str]
+        self, receive: Receive, send: Send, service: str, handler: str, headers: dict[str, str]
     ) -> None:
         info = self._lookup(service, handler)
         if info is None:
@@ -125,7 +151,6 @@ class Endpoint:
         await run_attempt(
             info,
             engine,
-            scope,
             receive,
             send,
             content_type.encode(),

@@ -67,7 +67,6 @@ async def _pump(engine: InvocationEngine, ctx: InvocationContext, receive: Recei
 async def run_attempt(
     info: HandlerInfo,
     engine: InvocationEngine,
-    scope: Scope,
     receive: Receive,
     send: Send,
     content_type: bytes,
@@ -292,10 +291,12 @@ async def _reject(receive: Receive | None, send: Send, status: int, message: str
 def _ends_early(send: Send) -> bool:
     """True for servers known to take a response that ends while the request body still streams.
 
-    granian (hyper) does, and resets the request stream with NO_ERROR as HTTP/2 allows. hypercorn
-    drops the whole connection instead, and a server we cannot tell (a wrapped ``send``) gets the
-    cautious path.
+    granian (hyper) does, and resets the request stream with NO_ERROR as HTTP/2 allows: its ASGI
+    ``send`` is a granian method, its RSGI one our ``RsgiSend``, which says so. hypercorn drops the
+    whole connection instead, and a server we cannot tell (a wrapped ``send``) gets the cautious path.
     """
+    if getattr(send, "ends_early", False):
+        return True
     return type(getattr(send, "__self__", None)).__module__.startswith("granian")
 
 

@@ -89,7 +89,9 @@ async def _serve_granian(
     options: dict[str, Any] = {
         "address": host,
         "port": port,
-        "interface": Interfaces.ASGI,
+        # RSGI, granian's own interface, when the app speaks it (an Endpoint does): a whole response
+        # goes out in one call instead of awaited ASGI messages (docs/decisions.md)
+        "interface": Interfaces.RSGI if hasattr(app, "__rsgi__") else Interfaces.ASGI,
         "http": HTTPModes.auto,  # h2c with prior knowledge (what restate-server speaks) and HTTP/1.1
         "websockets": False,
         "log_level": LogLevels.warning,

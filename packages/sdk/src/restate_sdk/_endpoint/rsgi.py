@@ -1,0 +1,101 @@
+"""granian's native interface (RSGI) in front of the ASGI-shaped endpoint code.
+
+``restate_sdk.serve`` runs granian with RSGI: a complete response goes out in one synchronous call
+(``response_bytes``) instead of awaited ASGI messages, each of which crosses from the event loop to
+granian's Rust thread and back. The endpoint code keeps speaking ASGI messages; these two small
+adapters translate them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, MutableMapping
+from typing import Any, Protocol
+
+__all__ = ["RsgiReceive", "RsgiSend"]
+
+
+class RsgiStreamTransport(Protocol):
+    async def send_bytes(self, data: bytes) -> None: ...
+
+
+class RsgiHTTPProtocol(Protocol):
+    """The part of granian's ``RSGIHTTPProtocol`` the endpoint uses."""
+
+    def __aiter__(self) -> AsyncIterator[bytes]: ...
+
+    def response_bytes(self, status: int, headers: list[tuple[str, str]], body: bytes) -> None: ...
+
+    def response_stream(self, status: int, headers: list[tuple[str, str]]) -> RsgiStreamTransport: ...
+
+
+class RsgiReceive:
+    """ASGI ``receive`` over an RSGI request body: ``http.request`` chunks, then the end of it.
+
+    A body that breaks off (the client reset the stream, or the connection went away) reads as
+    ``http.disconnect``, as it does under an ASGI server.
+    """
+
+    __slots__ = ("_chunks", "_ended")
+
+    def __init__(self, protocol: RsgiHTTPProtocol) -> None:
+        self._chunks = protocol.__aiter__()
+        self._ended = False
+
+    async def __call__(self) -> MutableMapping[str, Any]:
+        if self._ended:
+            return {"type": "http.disconnect"}
+        try:
+            chunk = await self._chunks.__anext__()
+        except StopAsyncIteration:
+            self._ended = True
+            return {"type": "http.request", "body": b"", "more_body": False}
+        except Exception:  # granian's RSGIProtocolClosed / RSGIProtocolError: the stream is gone
+            self._ended = True
+            return {"type": "http.disconnect"}
+        return {"type": "http.request", "body": chunk, "more_body": True}
+
+
+class RsgiSend:
+    """ASGI ``send`` onto an RSGI response.
+
+    A response whose first body message is also its last goes out whole, headers, body and end
+    together; anything else is streamed, and the stream ends with the message that says so.
+    """
+
+    __slots__ = ("_headers", "_protocol", "_status", "_stream", "started")
+
+    # granian (hyper) lets a response end while the request body still streams; see invoke._ends_early
+    ends_early = True
+
+    def __init__(self, protocol: RsgiHTTPProtocol) -> None:
+        self._protocol = protocol
+        self._status = 500
+        self._headers: list[tuple[str, str]] = []
+        self._stream: RsgiStreamTransport | None = None
+        self.started = False
+
+    async def __call__(self, message: MutableMapping[str, Any]) -> None:
+        if message["type"] == "http.response.start":
+            self._status = message["status"]
+            self._headers = [
+                (k.decode("latin-1"), v.decode("latin-1")) for k, v in message.get("headers", ())
+            ]
+            return
+        if message["type"] != "http.response.body":
+            return
+        body: bytes = message.get("body", b"")
+        if self._stream is None:
+            if self.started:
+                return  # the response has ended already
+            self.started = True
+            if not message.get("more_body", False):
+                self._protocol.response_bytes(self._status, self._headers, body)
+                return
+            self._stream = self._protocol.response_stream(self._status, self._headers)
+        stream = self._stream
+        if not message.get("more_body", False):
+            # granian ends a streamed response when its transport is freed: drop ours now rather
+            # than whenever the garbage collector breaks a reference cycle through this object
+            self._stream = None
+        if body:
+            await stream.send_bytes(body)

@@ -1,0 +1,232 @@
+"""The endpoint behind granian's RSGI interface, driven in-process by a scripted protocol object."""
+
+from __future__ import annotations
+
+import gc
+import weakref
+from collections.abc import AsyncIterator
+from datetime import timedelta
+from typing import Any
+
+import msgspec
+import pytest
+import restate_sdk as restate
+from restate_sdk._endpoint.rsgi import RsgiReceive, RsgiSend
+from restate_sdk._engine import messages as m
+from restate_sdk._engine.framing import encode_header
+
+svc = restate.Service("RsgiGreeter")
+
+
+@svc.handler()
+async def greet(ctx: restate.Context, name: str) -> str:
+    return f"Hello {name}!"
+
+
+@svc.handler()
+async def nap(ctx: restate.Context) -> None:
+    await ctx.sleep(timedelta(seconds=1))
+
+
+@svc.handler()
+async def broken(ctx: restate.Context) -> None:
+    raise RuntimeError("boom")
+
+
+APP = restate.app([svc])
+
+
+class Transport:
+    def __init__(self) -> None:
+        self.chunks: list[bytes] = []
+
+    async def send_bytes(self, data: bytes) -> None:
+        self.chunks.append(data)
+
+    async def send_str(self, data: str) -> None:  # pragma: no cover - the endpoint sends bytes only
+        raise AssertionError("unexpected send_str")
+
+
+class Protocol:
+    """What granian hands an RSGI app: a request body to iterate, and one way to respond."""
+
+    def __init__(self, body: list[bytes], *, broken_after: int | None = None) -> None:
+        self.body = body
+        self.broken_after = broken_after
+        self.response: tuple[int, dict[str, str], bytes] | None = None
+        self.transport: Transport | None = None
+        self.status = 0
+        self.headers: dict[str, str] = {}
+
+    def __aiter__(self) -> AsyncIterator[bytes]:
+        return self._chunks()
+
+    async def _chunks(self) -> AsyncIterator[bytes]:
+        for i, chunk in enumerate(self.body):
+            if self.broken_after is not None and i >= self.broken_after:
+                raise RuntimeError("RSGIProtocolClosed")  # what granian raises when the stream resets
+            yield chunk
+
+    def response_bytes(self, status: int, headers: list[tuple[str, str]], body: bytes) -> None:
+        assert self.response is None and self.transport is None, "responded twice"
+        self.response = (status, dict(headers), body)
+
+    def response_stream(self, status: int, headers: list[tuple[str, str]]) -> Transport:
+        assert self.response is None and self.transport is None, "responded twice"
+        self.status, self.headers = status, dict(headers)
+        self.transport = Transport()
+        return self.transport
+
+
+class Headers:
+    def __init__(self, headers: dict[str, str]) -> None:
+        self._headers = headers
+
+    def items(self) -> list[tuple[str, str]]:
+        return list(self._headers.items())
+
+
+class Scope:
+    def __init__(
+        self, path: str, headers: dict[str, str], method: str = "POST", http_version: str = "2"
+    ) -> None:
+        self.proto = "http"
+        self.path = path
+        self.method = method
+        self.http_version = http_version
+        self.headers = Headers(headers)
+
+
+def frame(msg: Any) -> bytes:
+    payload = m.encode_message(msg)
+    return encode_header(msg.TYPE, len(payload)) + payload
+
+
+def invocation(value: bytes, *, known: int = 1) -> bytes:
+    start = m.StartMessage(id=b"\x01" * 24, debug_id="inv_1", known_entries=known)
+    return frame(start) + frame(m.InputCommandMessage(value=value))
+
+
+def messages(data: bytes) -> list[Any]:
+    out: list[Any] = []
+    while data:
+        header = int.from_bytes(data[:8], "big")
+        length = header & 0xFFFFFFFF
+        out.append(m.decode_message(m.MESSAGES[header >> 48], data[8 : 8 + length]))
+        data = data[8 + length :]
+    return out
+
+
+CT = {"content-type": "application/vnd.restate.invocation.v6"}
+
+
+async def test_a_short_invocation_is_answered_in_one_response_bytes_call() -> None:
+    protocol = Protocol([invocation(b'"Ada"')])
+    await APP.__rsgi__(Scope("/invoke/RsgiGreeter/greet", CT), protocol)
+    assert protocol.transport is None
+    assert protocol.response is not None
+    status, headers, body = protocol.response
+    assert status == 200
+    assert headers["content-type"] == CT["content-type"]
+    out = messages(body)
+    assert isinstance(out[0], m.OutputCommandMessage) and out[0].value == b'"Hello Ada!"'
+    assert isinstance(out[-1], m.EndMessage)
+
+
+async def test_a_suspending_invocation_streams_and_ends_its_response() -> None:
+    # the body ends after the journal: the handler's sleep cannot complete, so it suspends
+    protocol = Protocol([invocation(b"")])
+    await APP.__rsgi__(Scope("/invoke/RsgiGreeter/nap", CT), protocol)
+    if protocol.response is not None:  # everything fitted in one message: also fine
+        out = messages(protocol.response[2])
+    else:
+        assert protocol.transport is not None
+        out = messages(b"".join(protocol.transport.chunks))
+    assert any(isinstance(x, m.SleepCommandMessage) for x in out)
+    assert isinstance(out[-1], m.SuspensionMessage)
+
+
+async def test_the_stream_transport_is_let_go_once_the_response_ended() -> None:
+    # granian ends a streamed response when its transport object is freed
+    protocol = Protocol([])
+    send = RsgiSend(protocol)
+    await send({"type": "http.response.start", "status": 200, "headers": [(b"content-type", b"x")]})
+    await send({"type": "http.response.body", "body": b"one", "more_body": True})
+    assert protocol.transport is not None
+    transport = weakref.ref(protocol.transport)
+    protocol.transport = None
+    await send({"type": "http.response.body", "body": b"two", "more_body": False})
+    gc.disable()  # freed by reference counting, not by a later collection
+    try:
+        assert transport() is None
+    finally:
+        gc.enable()
+    # a message after the end is dropped, never a second response
+    await send({"type": "http.response.body", "body": b"late", "more_body": False})
+    assert protocol.response is None
+
+
+async def test_receive_reads_chunks_then_the_end_then_disconnect() -> None:
+    receive = RsgiReceive(Protocol([b"a", b"b"]))
+    assert await receive() == {"type": "http.request", "body": b"a", "more_body": True}
+    assert await receive() == {"type": "http.request", "body": b"b", "more_body": True}
+    assert await receive() == {"type": "http.request", "body": b"", "more_body": False}
+    assert await receive() == {"type": "http.disconnect"}
+
+
+async def test_a_body_that_breaks_off_reads_as_a_disconnect() -> None:
+    receive = RsgiReceive(Protocol([b"a", b"b"], broken_after=1))
+    assert (await receive())["body"] == b"a"
+    assert await receive() == {"type": "http.disconnect"}
+    assert await receive() == {"type": "http.disconnect"}
+
+
+async def test_health_discover_and_unknown_routes() -> None:
+    protocol = Protocol([])
+    await APP.__rsgi__(Scope("/health", {}, method="GET"), protocol)
+    assert protocol.response is not None and protocol.response[0] == 200
+
+    protocol = Protocol([])
+    accept = {"accept": "application/vnd.restate.endpointmanifest.v3+json"}
+    await APP.__rsgi__(Scope("/discover", accept, method="GET"), protocol)
+    assert protocol.response is not None
+    manifest = msgspec.json.decode(protocol.response[2])
+    assert manifest["protocolMode"] == "BIDI_STREAM"
+    assert [s["name"] for s in manifest["services"]] == ["RsgiGreeter"]
+
+    protocol = Protocol([])
+    await APP.__rsgi__(Scope("/discover", accept, method="GET", http_version="1.1"), protocol)
+    assert protocol.response is not None
+    assert msgspec.json.decode(protocol.response[2])["protocolMode"] == "REQUEST_RESPONSE"
+
+    protocol = Protocol([b""])
+    await APP.__rsgi__(Scope("/invoke/Nope/nothing", CT), protocol)
+    status, _headers, body = _whole(protocol)
+    assert status == 404 and b"unknown handler Nope/nothing" in body
+
+
+async def test_a_failing_handler_is_reported_to_the_server_not_as_an_http_error() -> None:
+    protocol = Protocol([invocation(b"")])
+    await APP.__rsgi__(Scope("/invoke/RsgiGreeter/broken", CT), protocol)
+    status, _headers, body = _whole(protocol)
+    assert status == 200
+    out = messages(body)
+    assert isinstance(out[-1], m.ErrorMessage)
+    assert "boom" in out[-1].message
+
+
+async def test_an_endpoint_failure_answers_500(monkeypatch: pytest.MonkeyPatch) -> None:
+    async def fail(*args: Any) -> None:
+        raise RuntimeError("routing broke")
+
+    monkeypatch.setattr(APP, "_route", fail)
+    protocol = Protocol([])
+    await APP.__rsgi__(Scope("/health", {}, method="GET"), protocol)
+    assert protocol.response is not None and protocol.response[0] == 500
+
+
+def _whole(protocol: Protocol) -> tuple[int, dict[str, str], bytes]:
+    if protocol.response is not None:
+        return protocol.response
+    assert protocol.transport is not None
+    return protocol.status, protocol.headers, b"".join(protocol.transport.chunks)
