@@ -59,6 +59,7 @@ class Variant:
     server: str  # "hypercorn" or "granian"
     loop: str  # "auto" (restate_sdk.serve's choice: uvloop on granian), "asyncio" or "uvloop"
     prefix: str  # service-name prefix, so that every variant has services of its own
+    workloads: tuple[str, ...] = ()  # the workloads it can serve; empty: all
 
     @property
     def label(self) -> str:
@@ -67,8 +68,14 @@ class Variant:
             if self.loop == "uvloop" or (self.loop == "auto" and self.server == "granian")
             else "asyncio"
         )
+        if self.app == "floor":
+            return f"no SDK, a hand-written noop endpoint ({self.server} RSGI, {loop})"
         how = "restate_sdk.serve: " if self.app == "ours" else ""
-        return f"{self.app} SDK ({how}{self.server}, {loop})"
+        server = f"{self.server} RSGI" if self.app == "ours" and self.server == "granian" else self.server
+        return f"{self.app} SDK ({how}{server}, {loop})"
+
+    def serves(self, workload: str) -> bool:
+        return not self.workloads or workload in self.workloads
 
 
 VARIANTS = {
@@ -83,9 +90,11 @@ VARIANTS = {
         Variant("official-granian-uvloop", "official", "granian", "uvloop", "OfficialGranianUvloop"),
         Variant("ours-granian-asyncio", "ours", "granian", "asyncio", "OursGranianAsyncio"),
         Variant("ours-hypercorn-uvloop", "ours", "hypercorn", "uvloop", "OursUvloop"),
+        # the lower bound of any SDK's round trip: restate-server and granian alone (noop only)
+        Variant("floor", "floor", "granian", "uvloop", "Floor", ("noop-c1", "noop-c32")),
     )
 }
-DEFAULT_VARIANTS = ("ours", "official", "ours-hypercorn", "official-granian-uvloop")
+DEFAULT_VARIANTS = ("ours", "official", "ours-hypercorn", "official-granian-uvloop", "floor")
 RATIO_PAIRS = [  # (ours, theirs, what the comparison says), reported when both ran
     ("ours", "official", "Each SDK as its users run it (the headline)."),
     (
@@ -219,6 +228,7 @@ async def measure_workload(
     warmup: float,
     offset: int,
 ) -> list[Measurement]:
+    variants = [v for v in variants if v.serves(workload.name)]
     results = {v.name: Measurement(workload.name, v.name) for v in variants}
     for v in variants:  # warm up: first invocations of a handler/key, JIT-free but cache-cold paths
         await run_load(
@@ -312,6 +322,30 @@ def write_results(
                 f"| {_ratio(a.load.percentile(0.5), b.load.percentile(0.5))} "
                 f"| {_ratio(a.load.percentile(0.99), b.load.percentile(0.99))} "
                 f"| {_ratio(a.peak_rss_kib, b.peak_rss_kib)} | {_mark(tput >= 1.2)} | {_mark(cpu <= 0.8)} |"
+            )
+    if "floor" in names and "official" in names:
+        lines += [
+            "",
+            "## The floor: restate-server and the HTTP stack alone",
+            "",
+            "`floor` answers `noop` with no SDK at all (bench/apps/floor.py): no SDK can beat it. "
+            "`floor / official` is the most any SDK could reach against the official one here; "
+            "`ours / floor` is how close ours comes to that limit.",
+            "",
+            "| workload | floor / official throughput | ours / floor throughput | ours / official throughput "
+            "| floor SDK CPU/req ms | ours SDK CPU/req ms |",
+            "|---|---:|---:|---:|---:|---:|",
+        ]
+        for w in workloads:
+            f, o, b = by.get((w.name, "floor")), by.get((w.name, "ours")), by.get((w.name, "official"))
+            if f is None or b is None:
+                continue
+            ours_vs_floor = _ratio(o.load.throughput, f.load.throughput) if o else "n/a"
+            ours_vs_official = _ratio(o.load.throughput, b.load.throughput) if o else "n/a"
+            ours_cpu = f"{o.per_request_ms(o.sdk_cpu):.3f}" if o else "n/a"
+            lines.append(
+                f"| {w.name} | {_ratio(f.load.throughput, b.load.throughput)} | {ours_vs_floor} "
+                f"| {ours_vs_official} | {f.per_request_ms(f.sdk_cpu):.3f} | {ours_cpu} |"
             )
     lines += [
         "",
@@ -414,7 +448,7 @@ async def bench(args: argparse.Namespace, variants: list[Variant], workdir: Path
                 official_python()
                 if v.app == "official"
                 else Path(os.environ.get("BENCH_OURS_PYTHON", sys.executable))
-            )
+            )  # the floor imports no SDK: any interpreter with granian does
             process, url = start_endpoint(
                 v.name,
                 v.app,

@@ -60,7 +60,7 @@ async def serve_granian(app: Any, port: int) -> None:
         app,
         address="127.0.0.1",
         port=port,
-        interface=Interfaces.ASGI,
+        interface=Interfaces.RSGI if hasattr(app, "__rsgi__") else Interfaces.ASGI,
         http=HTTPModes.auto,
         log_level=LogLevels.warning,
         websockets=False,
