@@ -757,7 +757,13 @@ def _decode_fast(cls: type[M], buf: bytes) -> M:
             if values is None:
                 values = kwargs[attr] = []
             if op is _D_REPEATED_MESSAGE:
-                values.append(_decode_fast(nested, raw))
+                pair = _decode_pair(raw) if nested is Header or nested is StateEntry else None
+                if pair is None:
+                    values.append(_decode_fast(nested, raw))
+                elif nested is Header:
+                    values.append(Header(pair[0].decode(), pair[1].decode()))
+                else:
+                    values.append(StateEntry(pair[0], pair[1]))
             elif op is _D_REPEATED_STRING:
                 values.append(raw.decode())
             elif op is _D_PACKED_UINT32:
@@ -765,6 +771,24 @@ def _decode_fast(cls: type[M], buf: bytes) -> M:
             else:  # repeated bytes, or one unpacked uint32
                 values.append(raw)
     return cls(**kwargs)
+
+
+def _decode_pair(raw: bytes) -> tuple[bytes, bytes] | None:
+    """Fields 1 and 2 of a Header or StateEntry in their usual shape, or None for anything else.
+
+    Every request carries several of these (the ingress headers, eager state): the common encoding,
+    field 1 then field 2 with one-byte lengths, skips the generic loop; the rest goes through it.
+    """
+    end = len(raw)
+    if end < 4 or raw[0] != 0x0A:
+        return None
+    n = raw[1]
+    if n & 0x80 or 2 + n + 2 > end or raw[2 + n] != 0x12:
+        return None
+    m = raw[3 + n]
+    if m & 0x80 or 4 + n + m != end:
+        return None
+    return raw[2 : 2 + n], raw[4 + n : end]
 
 
 def _value_content(raw: bytes) -> bytes:
