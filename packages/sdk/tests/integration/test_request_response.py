@@ -1,9 +1,18 @@
-"""An endpoint registered over HTTP/1.1 runs in REQUEST_RESPONSE mode: it suspends at every await."""
+"""An endpoint registered over HTTP/1.1 runs in REQUEST_RESPONSE mode: it suspends at every await.
+
+Served two ways: by hypercorn (ASGI, AppServer) and by ``restate.serve`` on granian (RSGI).
+"""
 
 from __future__ import annotations
 
+import contextlib
+import socket
+import subprocess
+import sys
+import time
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 
 import httpx
 import pytest
@@ -13,13 +22,50 @@ from .apps import app
 
 pytestmark = pytest.mark.integration
 
+_SERVE = """
+import sys
+sys.path.insert(0, sys.argv[2])
+import restate_sdk
+from apps import app
+restate_sdk.serve(app, port=int(sys.argv[1]), host="127.0.0.1", server="granian")
+"""
 
-@pytest.fixture(scope="module")
-def ingress() -> Iterator[httpx.Client]:
-    with RestateServer(backend="binary") as server, AppServer(app) as endpoint:
+
+@contextlib.contextmanager
+def _granian_endpoint() -> Iterator[str]:
+    pytest.importorskip("granian")
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = int(s.getsockname()[1])
+    process = subprocess.Popen([sys.executable, "-c", _SERVE, str(port), str(Path(__file__).parent)])
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            with contextlib.suppress(httpx.HTTPError):
+                if httpx.get(f"http://127.0.0.1:{port}/health", timeout=1).status_code == 200:
+                    break
+            assert process.poll() is None, "the granian endpoint exited"
+            assert time.monotonic() < deadline, "the granian endpoint did not come up"
+            time.sleep(0.1)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        process.kill()
+        process.wait()
+
+
+@contextlib.contextmanager
+def _hypercorn_endpoint() -> Iterator[str]:
+    with AppServer(app) as endpoint:
+        yield endpoint.url
+
+
+@pytest.fixture(scope="module", params=["hypercorn", "granian"])
+def ingress(request: pytest.FixtureRequest) -> Iterator[httpx.Client]:
+    serve = _granian_endpoint if request.param == "granian" else _hypercorn_endpoint
+    with RestateServer(backend="binary") as server, serve() as url:
         r = httpx.post(
             f"{server.admin_url}/deployments",
-            json={"uri": endpoint.url, "force": True, "use_http_11": True},
+            json={"uri": url, "force": True, "use_http_11": True},
             timeout=30,
         )
         assert r.status_code in (200, 201), r.text
