@@ -163,6 +163,7 @@ class Measurement:
     sdk_cpu: float = 0.0  # seconds
     server_cpu: float = 0.0
     peak_rss_kib: int = 0
+    round_throughput: list[float] = field(default_factory=list)  # req/s of each round, in order
 
     @property
     def ok(self) -> int:
@@ -172,6 +173,7 @@ class Measurement:
         return 1000 * cpu / self.ok if self.ok else float("nan")
 
     def add(self, load: LoadResult, sdk_cpu: float, server_cpu: float, peak_rss_kib: int) -> None:
+        self.round_throughput.append(load.throughput)
         self.load.requests += load.requests
         self.load.errors += load.errors
         self.load.elapsed += load.elapsed
@@ -194,6 +196,7 @@ class Measurement:
             "sdk_cpu_ms_per_req": round(self.per_request_ms(self.sdk_cpu), 4),
             "server_cpu_ms_per_req": round(self.per_request_ms(self.server_cpu), 4),
             "peak_rss_mib": round(self.peak_rss_kib / 1024, 1),
+            "round_throughput_rps": [round(t, 1) for t in self.round_throughput],
             "first_error": self.load.first_error,
         }
 
@@ -270,6 +273,14 @@ def _ratio(a: float, b: float) -> str:
     return f"{a / b:.2f}x" if b else "n/a"
 
 
+def _round_range(a: Measurement, b: Measurement) -> str:
+    """The lowest and highest throughput ratio of single rounds (each pair ran back to back)."""
+    ratios = [x / y for x, y in zip(a.round_throughput, b.round_throughput, strict=False) if y]
+    if len(ratios) < 2:
+        return "-"
+    return f"{min(ratios):.2f}-{max(ratios):.2f}x"
+
+
 def _mark(ok: bool) -> str:
     return "yes" if ok else "**no**"
 
@@ -305,10 +316,11 @@ def write_results(
             f"## Ratios: {mine} / {theirs}",
             "",
             what + " Targets: throughput >= 1.20x on every workload; SDK CPU per request <= 0.80x. "
-            "For latency, CPU and memory, lower is better.",
+            "For latency, CPU and memory, lower is better. *per round*: the range of the throughput "
+            "ratio over single rounds, a measure of the noise.",
             "",
-            "| workload | throughput | SDK CPU/req | p50 | p99 | peak RSS | throughput >= 1.2x | CPU <= 0.8x |",
-            "|---|---:|---:|---:|---:|---:|:-:|:-:|",
+            "| workload | throughput | per round | SDK CPU/req | p50 | p99 | peak RSS | throughput >= 1.2x | CPU <= 0.8x |",
+            "|---|---:|---:|---:|---:|---:|---:|:-:|:-:|",
         ]
         for w in workloads:
             a, b = by.get((w.name, mine)), by.get((w.name, theirs))
@@ -318,7 +330,7 @@ def write_results(
             cpu_a, cpu_b = a.per_request_ms(a.sdk_cpu), b.per_request_ms(b.sdk_cpu)
             cpu = cpu_a / cpu_b if cpu_b else float("inf")
             lines.append(
-                f"| {w.name} | {tput:.2f}x | {cpu:.2f}x "
+                f"| {w.name} | {tput:.2f}x | {_round_range(a, b)} | {cpu:.2f}x "
                 f"| {_ratio(a.load.percentile(0.5), b.load.percentile(0.5))} "
                 f"| {_ratio(a.load.percentile(0.99), b.load.percentile(0.99))} "
                 f"| {_ratio(a.peak_rss_kib, b.peak_rss_kib)} | {_mark(tput >= 1.2)} | {_mark(cpu <= 0.8)} |"
