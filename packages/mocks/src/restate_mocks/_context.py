@@ -36,6 +36,7 @@ from restate_sdk import (
 )
 from restate_sdk._context_impl import _encode_generic, _target
 from restate_sdk._engine.engine import Handle
+from restate_sdk._shortcuts import CallShortcuts
 from restate_sdk._sync_context import SyncContext
 
 from ._errors import (
@@ -144,7 +145,7 @@ def _stub_body(outcome: Outcome) -> Callable[..., Any]:
 _Attempts = Generator[Awaitable[Any], Any, Any]
 
 
-class MockContext:
+class MockContext(CallShortcuts):
     """A stand-in for every Context kind (service, object, workflow, shared or not).
 
     Example::
@@ -780,38 +781,6 @@ class MockContext:
             info.service_name, info.name, arg, key, info.output_serde, void, idempotency_key, headers
         )
 
-    def service_call(
-        self,
-        handler: Callable[..., Any],
-        arg: Any = None,
-        *,
-        idempotency_key: str | None = None,
-        headers: Mapping[str, str] | None = None,
-    ) -> CallFuture[Any]:
-        return self._typed_call(handler, "service", "", arg, idempotency_key, headers)
-
-    def object_call(
-        self,
-        handler: Callable[..., Any],
-        key: str,
-        arg: Any = None,
-        *,
-        idempotency_key: str | None = None,
-        headers: Mapping[str, str] | None = None,
-    ) -> CallFuture[Any]:
-        return self._typed_call(handler, "object", key, arg, idempotency_key, headers)
-
-    def workflow_call(
-        self,
-        handler: Callable[..., Any],
-        key: str,
-        arg: Any = None,
-        *,
-        idempotency_key: str | None = None,
-        headers: Mapping[str, str] | None = None,
-    ) -> CallFuture[Any]:
-        return self._typed_call(handler, "workflow", key, arg, idempotency_key, headers)
-
     def generic_call(
         self,
         service: str,
@@ -870,41 +839,6 @@ class MockContext:
         info = _target(fn, expected)
         info.input_serde.encode(arg)
         return self._send(info.service_name, info.name, arg, key, delay, idempotency_key, headers)
-
-    def service_send(
-        self,
-        handler: Callable[..., Any],
-        arg: Any = None,
-        *,
-        delay: timedelta | None = None,
-        idempotency_key: str | None = None,
-        headers: Mapping[str, str] | None = None,
-    ) -> SendHandle:
-        return self._typed_send(handler, "service", "", arg, delay, idempotency_key, headers)
-
-    def object_send(
-        self,
-        handler: Callable[..., Any],
-        key: str,
-        arg: Any = None,
-        *,
-        delay: timedelta | None = None,
-        idempotency_key: str | None = None,
-        headers: Mapping[str, str] | None = None,
-    ) -> SendHandle:
-        return self._typed_send(handler, "object", key, arg, delay, idempotency_key, headers)
-
-    def workflow_send(
-        self,
-        handler: Callable[..., Any],
-        key: str,
-        arg: Any = None,
-        *,
-        delay: timedelta | None = None,
-        idempotency_key: str | None = None,
-        headers: Mapping[str, str] | None = None,
-    ) -> SendHandle:
-        return self._typed_send(handler, "workflow", key, arg, delay, idempotency_key, headers)
 
     def generic_send(
         self,

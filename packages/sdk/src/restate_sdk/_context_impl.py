@@ -28,6 +28,7 @@ from ._engine.errors import ProtocolError
 from ._errors import SdkUsageError, TerminalError
 from ._futures import CallFuture, RestateFuture, SendHandle
 from ._middleware import Middleware, OperationInfo, OperationKind, open_operation, traced_run
+from ._shortcuts import CallShortcuts
 from ._threads import call_blocking_aware
 
 __all__ = ["InvocationContext", "Suspended"]
@@ -74,7 +75,7 @@ def _journaled_headers(recorded: Any, headers: Mapping[str, str] | None) -> dict
     return merged
 
 
-class InvocationContext:
+class InvocationContext(CallShortcuts):
     """Implements every Context protocol for one attempt (kind checks happen at call time)."""
 
     def __init__(
@@ -439,38 +440,6 @@ class InvocationContext:
             headers,
         )
 
-    def service_call(
-        self,
-        handler: Callable[..., Any],
-        arg: Any = None,
-        *,
-        idempotency_key: str | None = None,
-        headers: Mapping[str, str] | None = None,
-    ) -> CallFuture[Any]:
-        return self._typed_call(handler, "service", "", arg, idempotency_key, headers)
-
-    def object_call(
-        self,
-        handler: Callable[..., Any],
-        key: str,
-        arg: Any = None,
-        *,
-        idempotency_key: str | None = None,
-        headers: Mapping[str, str] | None = None,
-    ) -> CallFuture[Any]:
-        return self._typed_call(handler, "object", key, arg, idempotency_key, headers)
-
-    def workflow_call(
-        self,
-        handler: Callable[..., Any],
-        key: str,
-        arg: Any = None,
-        *,
-        idempotency_key: str | None = None,
-        headers: Mapping[str, str] | None = None,
-    ) -> CallFuture[Any]:
-        return self._typed_call(handler, "workflow", key, arg, idempotency_key, headers)
-
     def generic_call(
         self,
         service: str,
@@ -537,41 +506,6 @@ class InvocationContext:
         return self._send(
             info.service_name, info.name, info.input_serde.encode(arg), key, delay, idempotency_key, headers
         )
-
-    def service_send(
-        self,
-        handler: Callable[..., Any],
-        arg: Any = None,
-        *,
-        delay: timedelta | None = None,
-        idempotency_key: str | None = None,
-        headers: Mapping[str, str] | None = None,
-    ) -> SendHandle:
-        return self._typed_send(handler, "service", "", arg, delay, idempotency_key, headers)
-
-    def object_send(
-        self,
-        handler: Callable[..., Any],
-        key: str,
-        arg: Any = None,
-        *,
-        delay: timedelta | None = None,
-        idempotency_key: str | None = None,
-        headers: Mapping[str, str] | None = None,
-    ) -> SendHandle:
-        return self._typed_send(handler, "object", key, arg, delay, idempotency_key, headers)
-
-    def workflow_send(
-        self,
-        handler: Callable[..., Any],
-        key: str,
-        arg: Any = None,
-        *,
-        delay: timedelta | None = None,
-        idempotency_key: str | None = None,
-        headers: Mapping[str, str] | None = None,
-    ) -> SendHandle:
-        return self._typed_send(handler, "workflow", key, arg, delay, idempotency_key, headers)
 
     def generic_send(
         self,
