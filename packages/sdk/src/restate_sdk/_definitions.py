@@ -209,14 +209,6 @@ class _Definition:
         return decorate
 
 
-_HANDLER_OPTIONS_DOC = """
-        Options: ``name`` (defaults to the function's name), ``documentation``, ``metadata``,
-        ``inactivity_timeout``, ``abort_timeout``, ``journal_retention``, ``idempotency_retention``,
-        ``ingress_private``, ``enable_lazy_state``, ``retry_policy``, ``accept`` (input content
-        type), ``input_serde``, ``output_serde``.
-"""
-
-
 class Service(_Definition):
     """A stateless service: a group of handlers that can run concurrently.
 

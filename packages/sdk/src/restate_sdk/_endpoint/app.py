@@ -72,7 +72,7 @@ class Endpoint:
             return
         send = RsgiSend(protocol)
         try:
-            headers = {k.lower(): v for k, v in scope.headers.items()}
+            headers = dict(scope.headers.items())  # granian (hyper) gives names in lower case
             await self._route(
                 scope.method, scope.path, scope.http_version, headers, RsgiReceive(protocol), send
             )

@@ -44,6 +44,10 @@ def serve(
 
         restate.serve(restate.app([greeter]), port=9080)
     """
+    if server not in ("auto", "granian", "hypercorn"):
+        raise ValueError(f"server must be 'auto', 'granian' or 'hypercorn', not {server!r}")
+    if loop not in ("auto", "uvloop", "asyncio"):
+        raise ValueError(f"loop must be 'auto', 'uvloop' or 'asyncio', not {loop!r}")
     if server == "auto":
         server = "granian" if importlib.util.find_spec("granian") is not None else "hypercorn"
     if loop == "auto":
