@@ -30,7 +30,7 @@ from ._context import (
 from ._definitions import HandlerInfo, RetryPolicy, Service, VirtualObject, Workflow, handler_info
 from ._endpoint.app import Endpoint, app
 from ._endpoint.serve import serve
-from ._errors import RestateError, RetryableError, SdkUsageError, TerminalError
+from ._errors import PauseError, RestateError, RetryableError, SdkUsageError, TerminalError, TimeoutError
 from ._futures import CallFuture, RestateFuture, SendHandle, as_completed, gather, wait_first
 from ._logging import getLogger
 from ._middleware import AttemptInfo, AttemptOutcome, Middleware, OperationInfo, OperationKind
@@ -52,6 +52,7 @@ __all__ = [
     "ObjectSharedContext",
     "OperationInfo",
     "OperationKind",
+    "PauseError",
     "PydanticSerde",
     "Request",
     "RestateError",
@@ -63,6 +64,7 @@ __all__ = [
     "Serde",
     "Service",
     "TerminalError",
+    "TimeoutError",
     "VirtualObject",
     "Workflow",
     "WorkflowContext",
