@@ -15,6 +15,7 @@ from typing import Any, Literal, TypeVar
 
 from ._codecs import Serde, serde_for
 from ._errors import SdkUsageError
+from ._failures import AsTerminalError
 
 __all__ = [
     "HandlerInfo",
@@ -81,6 +82,9 @@ class HandlerInfo:
     accept: str
     is_async: bool
     options: ServiceOptions = field(default_factory=ServiceOptions)
+    as_terminal_error: AsTerminalError | None = None
+    """Maps an exception to a TerminalError (None: keep retrying). In the endpoint's copy (from
+    ``restate.app``) it is the effective one: the handler's, else the service's, else the app's."""
 
     @property
     def keyed(self) -> bool:
@@ -111,6 +115,7 @@ class _Definition:
         ingress_private: bool | None = None,
         enable_lazy_state: bool | None = None,
         retry_policy: RetryPolicy | None = None,
+        as_terminal_error: AsTerminalError | None = None,
     ) -> None:
         if not name or name.lower().startswith("restate") or name == "openapi":
             raise SdkUsageError(f"invalid service name {name!r}")
@@ -127,6 +132,7 @@ class _Definition:
             retry_policy=retry_policy,
         )
         self.handlers: dict[str, HandlerInfo] = {}
+        self.as_terminal_error = as_terminal_error
 
     @property
     def kind(self) -> ServiceKind:
@@ -145,6 +151,7 @@ class _Definition:
         input_serde: Serde[Any] | None,
         output_serde: Serde[Any] | None,
         options: ServiceOptions,
+        as_terminal_error: AsTerminalError | None = None,
     ) -> None:
         handler_name = name or fn.__name__
         if handler_name in self.handlers:
@@ -178,6 +185,7 @@ class _Definition:
             accept=accept or in_serde.content_type,
             is_async=inspect.iscoroutinefunction(fn),
             options=options,
+            as_terminal_error=as_terminal_error,
         )
         self.handlers[handler_name] = info
         setattr(fn, _ATTR, info)
@@ -190,6 +198,7 @@ class _Definition:
         accept: str | None,
         input_serde: Serde[Any] | None,
         output_serde: Serde[Any] | None,
+        as_terminal_error: AsTerminalError | None = None,
         **options: Any,
     ) -> Callable[[F], F]:
         handler_options = ServiceOptions(**options)
@@ -203,6 +212,7 @@ class _Definition:
                 input_serde=input_serde,
                 output_serde=output_serde,
                 options=handler_options,
+                as_terminal_error=as_terminal_error,
             )
             return fn
 
@@ -238,6 +248,7 @@ class Service(_Definition):
         accept: str | None = None,
         input_serde: Serde[Any] | None = None,
         output_serde: Serde[Any] | None = None,
+        as_terminal_error: AsTerminalError | None = None,
     ) -> Callable[[F], F]:
         """Register a handler of this service."""
         return self._decorator(
@@ -254,6 +265,7 @@ class Service(_Definition):
             accept=accept,
             input_serde=input_serde,
             output_serde=output_serde,
+            as_terminal_error=as_terminal_error,
         )
 
 
@@ -290,6 +302,7 @@ class VirtualObject(_Definition):
         accept: str | None = None,
         input_serde: Serde[Any] | None = None,
         output_serde: Serde[Any] | None = None,
+        as_terminal_error: AsTerminalError | None = None,
     ) -> Callable[[F], F]:
         """Register a handler; ``kind="shared"`` for a concurrent, read-only one."""
         if kind not in ("exclusive", "shared"):
@@ -309,6 +322,7 @@ class VirtualObject(_Definition):
             accept=accept,
             input_serde=input_serde,
             output_serde=output_serde,
+            as_terminal_error=as_terminal_error,
         )
 
 
@@ -344,6 +358,7 @@ class Workflow(_Definition):
         accept: str | None = None,
         input_serde: Serde[Any] | None = None,
         output_serde: Serde[Any] | None = None,
+        as_terminal_error: AsTerminalError | None = None,
     ) -> Callable[[F], F]:
         """Register the workflow's main handler (runs exactly once per workflow key)."""
         if any(h.kind == "workflow" for h in self.handlers.values()):
@@ -363,6 +378,7 @@ class Workflow(_Definition):
             accept=accept,
             input_serde=input_serde,
             output_serde=output_serde,
+            as_terminal_error=as_terminal_error,
         )
 
     def handler(
@@ -381,6 +397,7 @@ class Workflow(_Definition):
         accept: str | None = None,
         input_serde: Serde[Any] | None = None,
         output_serde: Serde[Any] | None = None,
+        as_terminal_error: AsTerminalError | None = None,
     ) -> Callable[[F], F]:
         """Register a shared handler (signals, queries) of the workflow."""
         return self._decorator(
@@ -398,4 +415,5 @@ class Workflow(_Definition):
             accept=accept,
             input_serde=input_serde,
             output_serde=output_serde,
+            as_terminal_error=as_terminal_error,
         )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 from collections.abc import Iterable, Sequence
 from typing import Any
@@ -16,6 +17,7 @@ from .._discovery import build_manifest, manifest_content_type, negotiate
 from .._engine.engine import InvocationEngine
 from .._engine.errors import UnsupportedFeature
 from .._errors import SdkUsageError
+from .._failures import AsTerminalError
 from .._middleware import Middleware
 from .invoke import SERVER_HEADER, Receive, Scope, Send, _reject, run_attempt
 from .rsgi import RsgiReceive, RsgiSend
@@ -37,6 +39,7 @@ class Endpoint:
         *,
         identity_keys: Sequence[str] | None = None,
         middleware: Sequence[Middleware] | None = None,
+        as_terminal_error: AsTerminalError | None = None,
     ) -> None:
         self.services: dict[str, _Definition] = {}
         for s in services:
@@ -54,6 +57,11 @@ class Endpoint:
         self._manifests: dict[tuple[int, str], bytes] = {}
         self._active: set[InvocationContext] = set()
         self._draining = False
+        self.as_terminal_error = as_terminal_error
+        self._handlers: dict[tuple[str, str], HandlerInfo] = {}
+        for s in self.services.values():
+            for h in s.handlers.values():
+                self._lookup(s.name, h.name)  # resolved once, here: each handler's as_terminal_error
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
@@ -189,8 +197,19 @@ class Endpoint:
         return True
 
     def _lookup(self, service: str, handler: str) -> HandlerInfo | None:
+        """The handler as this endpoint runs it: its ``as_terminal_error`` is the effective one."""
+        info = self._handlers.get((service, handler))
+        if info is not None:
+            return info
         s = self.services.get(service)
-        return None if s is None else s.handlers.get(handler)
+        info = None if s is None else s.handlers.get(handler)
+        if s is None or info is None:
+            return None
+        mapper = info.as_terminal_error or s.as_terminal_error or self.as_terminal_error  # innermost wins
+        if mapper is not info.as_terminal_error:
+            info = dataclasses.replace(info, as_terminal_error=mapper)
+        self._handlers[(service, handler)] = info
+        return info
 
 
 def _protocol_version(content_type: str) -> int | None:
@@ -249,6 +268,7 @@ def app(
     *,
     identity_keys: Sequence[str] | None = None,
     middleware: Sequence[Middleware] | None = None,
+    as_terminal_error: AsTerminalError | None = None,
 ) -> Endpoint:
     """Build the ASGI application serving ``services``.
 
@@ -260,5 +280,10 @@ def app(
     With ``identity_keys`` (``publickeyv1_...``), requests must carry restate-server's signature.
     ``middleware`` runs around every invocation attempt and durable operation (see ``Middleware``),
     e.g. ``restate_otel.TracingMiddleware``.
+
+    ``as_terminal_error`` maps an exception a handler raises to a ``TerminalError`` (or None to
+    keep retrying); a service's or a handler's own ``as_terminal_error=`` wins over it.
     """
-    return Endpoint(services, identity_keys=identity_keys, middleware=middleware)
+    return Endpoint(
+        services, identity_keys=identity_keys, middleware=middleware, as_terminal_error=as_terminal_error
+    )
