@@ -1,7 +1,9 @@
 """The discovery manifest (protocol.md §2): msgspec Structs whose wire names are camelCase.
 
-Fields newer than the negotiated manifest version are left out (v2: documentation and metadata;
-v3: timeouts, retention, lazy state, ingress privacy; v4: retry policy).
+Each option needs the manifest version that introduced it (v2: documentation and metadata; v3:
+timeouts, retention, lazy state, ingress privacy; v4: retry policy). An option set on a service or
+handler that the negotiated version cannot carry fails discovery (``ManifestTooOld``) instead of
+being left out: dropping ``ingress_private`` would publish a private service.
 """
 
 from __future__ import annotations
@@ -13,8 +15,16 @@ from typing import Any, Literal
 import msgspec
 
 from ._definitions import HandlerInfo, RetryPolicy, ServiceOptions, _Definition
+from ._errors import SdkUsageError
 
-__all__ = ["MANIFEST_VERSIONS", "Manifest", "build_manifest", "manifest_content_type"]
+__all__ = [
+    "MANIFEST_VERSIONS",
+    "Manifest",
+    "ManifestTooOld",
+    "build_manifest",
+    "check_expressible",
+    "manifest_content_type",
+]
 
 MANIFEST_VERSIONS = (4, 3, 2)  # preferred first
 MIN_PROTOCOL, MAX_PROTOCOL = 5, 6
@@ -77,6 +87,49 @@ def _ms(d: timedelta | None) -> int | None:
     return None if d is None else int(d.total_seconds() * 1000)
 
 
+class ManifestTooOld(SdkUsageError):
+    """The negotiated manifest version cannot carry an option the services set."""
+
+
+# the manifest version each option needs (protocol.md §2.4)
+_NEEDS: dict[str, int] = {
+    "documentation": 2,
+    "metadata": 2,
+    "inactivity_timeout": 3,
+    "abort_timeout": 3,
+    "journal_retention": 3,
+    "idempotency_retention": 3,
+    "workflow_retention": 3,
+    "ingress_private": 3,
+    "enable_lazy_state": 3,
+    "retry_policy": 4,
+}
+
+
+def _too_new(opts: ServiceOptions, version: int) -> list[str]:
+    return [
+        f"{name}= (needs v{needs})"
+        for name, needs in _NEEDS.items()
+        if needs > version and getattr(opts, name) not in (None, {})
+    ]
+
+
+def check_expressible(services: Iterable[_Definition], version: int) -> None:
+    """``ManifestTooOld`` naming every option set that manifest ``version`` cannot carry."""
+    problems: list[str] = []
+    for s in services:
+        problems += [f"service {s.name}: {p}" for p in _too_new(s.options, version)]
+        for h in s.handlers.values():
+            problems += [f"handler {s.name}.{h.name}: {p}" for p in _too_new(h.options, version)]
+    if problems:
+        raise ManifestTooOld(
+            f"restate-server asked for discovery manifest v{version} (v4 is the newest this SDK serves), "
+            f"which cannot carry these options: {'; '.join(problems)}. Leaving them out would change what "
+            "the services do, so discovery fails: upgrade restate-server (1.7 speaks v4), or "
+            "remove the options."
+        )
+
+
 def _options(opts: ServiceOptions, version: int) -> dict[str, Any]:
     out: dict[str, Any] = {}
     if version >= 2:
@@ -137,6 +190,9 @@ def build_manifest(
     version: int,
     protocol_mode: Literal["BIDI_STREAM", "REQUEST_RESPONSE"],
 ) -> Manifest:
+    """The manifest for ``version``; ``ManifestTooOld`` if it cannot carry an option that is set."""
+    services = list(services)
+    check_expressible(services, version)
     return Manifest(
         protocol_mode=protocol_mode,
         min_protocol_version=MIN_PROTOCOL,

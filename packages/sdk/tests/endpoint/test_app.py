@@ -39,7 +39,12 @@ APP = restate.app([svc, obj, wf])
 
 
 async def request(
-    path: str, headers: dict[str, str], body: bytes = b"", method: str = "GET", http_version: str = "2"
+    path: str,
+    headers: dict[str, str],
+    body: bytes = b"",
+    method: str = "GET",
+    http_version: str = "2",
+    app: restate.Endpoint = APP,
 ) -> tuple[int, dict[str, str], bytes]:
     sent: list[MutableMapping[str, Any]] = []
     chunks = [{"type": "http.request", "body": body, "more_body": False}]
@@ -57,7 +62,7 @@ async def request(
         "http_version": http_version,
         "headers": [(k.encode(), v.encode()) for k, v in headers.items()],
     }
-    await APP(scope, receive, send)
+    await app(scope, receive, send)
     start = sent[0]
     out = b"".join(x.get("body", b"") for x in sent[1:])
     return start["status"], {k.decode(): v.decode() for k, v in start["headers"]}, out
@@ -93,16 +98,38 @@ async def test_discovery_picks_the_highest_manifest_version_offered() -> None:
     assert main["retryPolicyOnMaxAttempts"] == "KILL"
 
 
-async def test_older_manifest_versions_leave_newer_fields_out() -> None:
-    status, headers, body = await request(
+async def test_an_older_manifest_that_cannot_carry_an_option_fails_discovery() -> None:
+    status, _, body = await request(
         "/discover", {"accept": "application/vnd.restate.endpointmanifest.v2+json"}, http_version="1.1"
+    )
+    assert status == 406
+    text = body.decode()
+    assert text.startswith("restate-server asked for discovery manifest v2")
+    assert "handler Counter.get: inactivity_timeout= (needs v3)" in text
+    assert "handler Flow.run: retry_policy= (needs v4)" in text
+    assert "upgrade restate-server" in text
+
+
+async def test_an_older_manifest_carries_what_it_can_express() -> None:
+    plain = restate.Service("Plain", description="v2 has documentation")
+
+    @plain.handler(metadata={"team": "a"})
+    async def hello(ctx: restate.Context) -> str:
+        return "hi"
+
+    status, headers, body = await request(
+        "/discover",
+        {"accept": "application/vnd.restate.endpointmanifest.v2+json"},
+        http_version="1.1",
+        app=restate.app([plain]),
     )
     assert status == 200
     assert headers["content-type"] == "application/vnd.restate.endpointmanifest.v2+json"
     manifest = msgspec.json.decode(body)
     assert manifest["protocolMode"] == "REQUEST_RESPONSE"
-    assert "inactivityTimeout" not in manifest["services"][1]["handlers"][0]
-    assert "retryPolicyMaxAttempts" not in manifest["services"][2]["handlers"][0]
+    (service,) = manifest["services"]
+    assert service["documentation"] == "v2 has documentation"
+    assert service["handlers"][0]["metadata"] == {"team": "a"}
 
 
 async def test_discovery_without_a_supported_version_is_415() -> None:
@@ -162,3 +189,64 @@ async def test_truncated_journal_is_a_protocol_error() -> None:
     status, _, out = await request("/invoke/Greeter/greet", {"content-type": ct}, body, "POST")
     assert status == 400
     assert b"journal was complete" in out
+
+
+routes = restate.Service("Routes")
+
+
+@routes.handler()
+async def health(ctx: restate.Context) -> str:
+    return "the handler named health"
+
+
+@routes.handler()
+async def discover(ctx: restate.Context) -> str:
+    return "the handler named discover"
+
+
+@pytest.mark.parametrize("name", ["health", "discover"])
+async def test_an_invocation_path_wins_over_the_health_and_discovery_routes(name: str) -> None:
+    body = frame(m.StartMessage(id=b"\x01" * 24, known_entries=1)) + frame(m.InputCommandMessage())
+    ct = "application/vnd.restate.invocation.v6"
+    status, _, out = await request(
+        f"/invoke/Routes/{name}", {"content-type": ct}, body, "POST", app=restate.app([routes])
+    )
+    assert status == 200
+    value = msgspec.json.encode(f"the handler named {name}")
+    assert out == frame(m.OutputCommandMessage(value=value)) + frame(m.EndMessage())
+
+
+async def test_health_and_discovery_still_answer_beside_such_handlers() -> None:
+    app = restate.app([routes])
+    assert (await request("/health", {}, app=app))[0] == 200
+    assert (await request("/restate/health", {}, app=app))[0] == 200
+    status, _, body = await request(
+        "/discover", {"accept": "application/vnd.restate.endpointmanifest.v4+json"}, app=app
+    )
+    assert status == 200
+    assert [h["name"] for h in msgspec.json.decode(body)["services"][0]["handlers"]] == ["health", "discover"]
+
+
+def b58(data: bytes) -> str:
+    alphabet = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
+    n, out = int.from_bytes(data, "big"), ""
+    while n:
+        n, r = divmod(n, 58)
+        out = alphabet[r] + out
+    return "1" * (len(data) - len(data.lstrip(b"\0"))) + out  # each leading zero byte is a "1"
+
+
+async def test_an_invocation_of_a_handler_named_health_is_authenticated() -> None:
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    key = "publickeyv1_" + b58(Ed25519PrivateKey.generate().public_key().public_bytes_raw())
+    app = restate.app([routes], identity_keys=[key])
+    status, _, body = await request(
+        "/invoke/Routes/health",
+        {"content-type": "application/vnd.restate.invocation.v6"},
+        method="POST",
+        app=app,
+    )
+    assert status == 401  # unsigned: refused, where the health route would have answered 200
+    assert b"identity" in body
+    assert (await request("/health", {}, app=app))[0] == 200

@@ -1,4 +1,8 @@
-"""The ASGI application: routes /discover, /health and /invoke/{service}/{handler}."""
+"""The ASGI application: routes /discover, /health and /invoke/{service}/{handler}.
+
+A path ending in ``invoke/{service}/{handler}`` is an invocation even when the handler is named
+``health`` or ``discover``; other paths ending in ``health`` or ``discover`` are those routes.
+"""
 
 from __future__ import annotations
 
@@ -13,7 +17,7 @@ import msgspec
 
 from .._context_impl import InvocationContext
 from .._definitions import HandlerInfo, _Definition
-from .._discovery import build_manifest, manifest_content_type, negotiate
+from .._discovery import ManifestTooOld, build_manifest, manifest_content_type, negotiate
 from .._engine.engine import InvocationEngine
 from .._engine.errors import UnsupportedFeature
 from .._errors import SdkUsageError
@@ -95,7 +99,9 @@ class Endpoint:
         self, method: str, path: str, http_version: str, headers: dict[str, str], receive: Receive, send: Send
     ) -> None:
         segments = [s for s in path.split("/") if s]
-        if segments and segments[-1] == "health":
+        # an invocation path wins: a handler may be named "health" or "discover"
+        invoke = len(segments) >= 3 and segments[-3] == "invoke"
+        if not invoke and segments and segments[-1] == "health":
             await _skip_body(receive)
             await _respond(send, 200, b'{"status":"ok"}', b"application/json")
             return
@@ -104,11 +110,11 @@ class Endpoint:
             if error is not None:
                 await _reject(receive, send, 401, f"request identity check failed: {error}")
                 return
-        if segments and segments[-1] == "discover":
+        if invoke:
+            await self._invoke(receive, send, segments[-2], segments[-1], headers)
+        elif segments and segments[-1] == "discover":
             await _skip_body(receive)
             await self._discover(http_version, headers, send)
-        elif len(segments) >= 3 and segments[-3] == "invoke":
-            await self._invoke(receive, send, segments[-2], segments[-1], headers)
         else:
             await _reject(receive, send, 404, f"no route for {method} {path}")
 
@@ -125,7 +131,14 @@ class Endpoint:
         mode = "BIDI_STREAM" if http_version == "2" else "REQUEST_RESPONSE"
         body = self._manifests.get((version, mode))
         if body is None:
-            body = msgspec.json.encode(build_manifest(self.services.values(), version, mode))  # type: ignore[arg-type]
+            try:
+                manifest = build_manifest(self.services.values(), version, mode)  # type: ignore[arg-type]
+            except ManifestTooOld as e:
+                log.error("discovery failed: %s", e)
+                # restate-server shows this body in the registration error
+                await _reject(None, send, 406, str(e))
+                return
+            body = msgspec.json.encode(manifest)
             self._manifests[(version, mode)] = body
         await _respond(send, 200, body, manifest_content_type(version).encode())
 
