@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from restate_sdk._engine import messages as m
 from restate_sdk._engine.engine import CANCEL_HANDLE, InvocationEngine, Phase, completion
-from restate_sdk._engine.errors import JournalMismatch, ProtocolViolation
+from restate_sdk._engine.errors import NONDETERMINISM_HINT, JournalMismatch, ProtocolViolation
 from restate_sdk._engine.messages import MessageType as T
 
 from .factory import MessageFactory, engine_for
@@ -372,7 +372,7 @@ def test_wrong_command_type() -> None:
     assert error.code == 570
     assert error.command_index == 1
     assert error.command_type == 0x0404
-    assert error.message == (
+    assert error.detail == (
         "command #1: the journal has SetStateCommandMessage(key='k'), "
         "the handler now issues ClearStateCommandMessage(key='k')"
     )
@@ -385,7 +385,7 @@ def test_different_field() -> None:
         engine.set_state("b", b"v")
     assert info.value.command_index == 1
     assert info.value.command_type == 0x0403
-    assert info.value.message == (
+    assert info.value.detail == (
         "command #1 (SetStateCommandMessage) differs from the journal: key: journal has b'a', handler now has b'b'"
     )
 
@@ -394,7 +394,7 @@ def test_several_different_fields_are_all_named() -> None:
     engine = replaying(f.set_state("a", b"1"))
     with pytest.raises(
         JournalMismatch,
-        match=r"key: journal has b'a', handler now has b'b'; value: journal has b'1', handler now has b'2'$",
+        match=r"key: journal has b'a', handler now has b'b'; value: journal has b'1', handler now has b'2'\. The handler is probably not deterministic",
     ):
         engine.set_state("b", b"2")
 
@@ -406,7 +406,7 @@ def test_mismatch_names_the_command_index() -> None:
     with pytest.raises(JournalMismatch) as info:
         engine.call("B", "h", b"")
     assert info.value.command_index == 3
-    assert info.value.message == (
+    assert info.value.detail == (
         "command #3 (CallCommandMessage) differs from the journal: "
         "service_name: journal has 'A', handler now has 'B'"
     )
@@ -438,7 +438,7 @@ def test_get_state_key_is_compared_with_an_eager_record() -> None:
     engine = replaying(f.get_eager_state("a", b"1"))
     with pytest.raises(
         JournalMismatch,
-        match=r"^command #1 \(GetEagerStateCommandMessage\) differs from the journal: key: journal has b'a', handler now has b'b'$",
+        match=r"^command #1 \(GetEagerStateCommandMessage\) differs from the journal: key: journal has b'a', handler now has b'b'\. The handler is probably not deterministic",
     ):
         engine.get_state("b")
 
@@ -471,7 +471,7 @@ def test_awaiting_something_the_journal_never_delivered() -> None:
     with pytest.raises(JournalMismatch) as info:
         engine.check_can_wait([handle, CANCEL_HANDLE])
     assert info.value.command_index == 2
-    assert info.value.message == (
+    assert info.value.detail == (
         "command #2: the handler awaits a result the journal never delivered, "
         "while the journal continues with SetStateCommandMessage(key='k')"
     )
@@ -497,6 +497,8 @@ def test_a_mismatch_becomes_error_message_570() -> None:
     )
     assert engine.data_to_send() == f.raw(0x0002, payload)
     assert engine.phase is Phase.CLOSED
+    assert e.message == f"{e.detail}. {NONDETERMINISM_HINT}"
+    assert "use ctx.time(), ctx.random() and ctx.uuid()" in e.message
 
 
 def test_non_utf8_recorded_state_key_is_a_violation() -> None:

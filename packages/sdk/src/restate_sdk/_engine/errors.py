@@ -10,7 +10,13 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-__all__ = ["JournalMismatch", "ProtocolError", "ProtocolViolation", "UnsupportedFeature"]
+__all__ = [
+    "NONDETERMINISM_HINT",
+    "JournalMismatch",
+    "ProtocolError",
+    "ProtocolViolation",
+    "UnsupportedFeature",
+]
 
 
 class ProtocolError(Exception):
@@ -31,8 +37,34 @@ class ProtocolError(Exception):
         self.command_name = command_name
 
 
+NONDETERMINISM_HINT = (
+    "The handler is probably not deterministic: on replay it must issue the same commands, in the same "
+    "order, as the journal records. Common causes are decisions taken on the clock, random numbers, "
+    "uuids, or dict/set iteration order: use ctx.time(), ctx.random() and ctx.uuid(), iterate in a "
+    "sorted order, and wrap any other value that may change between attempts in ctx.run."
+)
+
+
 class JournalMismatch(ProtocolError):
+    """``message`` is ``detail`` (what differs) followed by ``NONDETERMINISM_HINT``."""
+
     code = 570
+
+    def __init__(
+        self,
+        detail: str,
+        *,
+        command_index: int | None = None,
+        command_type: int | None = None,
+        command_name: str | None = None,
+    ) -> None:
+        super().__init__(
+            f"{detail}. {NONDETERMINISM_HINT}",
+            command_index=command_index,
+            command_type=command_type,
+            command_name=command_name,
+        )
+        self.detail = detail
 
 
 class ProtocolViolation(ProtocolError):
