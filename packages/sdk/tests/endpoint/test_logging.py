@@ -23,6 +23,20 @@ async def work(ctx: restate.Context, name: str) -> str:
     return value
 
 
+plain = logging.getLogger("tests.plain")  # not restate.getLogger: the id is on every record
+
+
+@svc.handler()
+async def ids(ctx: restate.Context) -> str:
+    plain.info("in the handler")
+
+    def step() -> str:
+        plain.info("in a run, on a worker thread")
+        return "done"
+
+    return await ctx.run("step", step)
+
+
 APP = restate.app([svc])
 
 
@@ -31,7 +45,7 @@ def frame(msg: Any, type_id: int | None = None) -> bytes:
     return encode_header(msg.TYPE if type_id is None else type_id, len(payload)) + payload
 
 
-async def invoke(body: bytes) -> bytes:
+async def invoke(body: bytes, handler: str = "work") -> bytes:
     chunks = [{"type": "http.request", "body": body, "more_body": False}]
     sent: list[MutableMapping[str, Any]] = []
 
@@ -44,7 +58,7 @@ async def invoke(body: bytes) -> bytes:
     scope = {
         "type": "http",
         "method": "POST",
-        "path": "/invoke/Logged/work",
+        "path": f"/invoke/Logged/{handler}",
         "http_version": "2",
         "headers": [(b"content-type", b"application/vnd.restate.invocation.v6")],
     }
@@ -72,3 +86,18 @@ async def test_a_fresh_attempt_logs_everything(caplog: pytest.LogCaptureFixture)
     )
     await invoke(body)  # input closes: the run's result never arrives, so the attempt suspends
     assert [r.getMessage() for r in caplog.records] == ["before the step: bo"]
+
+
+async def test_records_carry_the_invocation_id(caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.INFO, logger="tests.plain")
+    body = frame(m.StartMessage(id=b"\x04" * 24, debug_id="inv_ids", known_entries=1)) + frame(
+        m.InputCommandMessage()
+    )
+    await invoke(body, "ids")
+    assert [(r.getMessage(), r.restate_invocation_id) for r in caplog.records] == [  # type: ignore[attr-defined]
+        ("in the handler", "inv_ids"),
+        ("in a run, on a worker thread", "inv_ids"),
+    ]
+    assert (caplog.records[1].threadName or "").startswith("restate-run")
+    plain.info("after the invocation")
+    assert caplog.records[-1].restate_invocation_id == ""  # type: ignore[attr-defined]
