@@ -34,6 +34,7 @@ from ._errors import PauseError, RestateError, RetryableError, SdkUsageError, Te
 from ._futures import CallFuture, RestateFuture, SendHandle, as_completed, gather, wait_first
 from ._logging import getLogger
 from ._middleware import AttemptInfo, AttemptOutcome, Middleware, OperationInfo, OperationKind
+from ._unawaited import UnawaitedFutureWarning
 
 __version__ = "0.1.0"
 
@@ -65,6 +66,7 @@ __all__ = [
     "Service",
     "TerminalError",
     "TimeoutError",
+    "UnawaitedFutureWarning",
     "VirtualObject",
     "Workflow",
     "WorkflowContext",
