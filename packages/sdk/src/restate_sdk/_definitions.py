@@ -15,7 +15,7 @@ from typing import Any, Literal, TypeVar
 
 from ._codecs import Serde, serde_for
 from ._errors import SdkUsageError
-from ._failures import AsTerminalError
+from ._failures import AsTerminalError, check_as_terminal_error
 
 __all__ = [
     "HandlerInfo",
@@ -132,7 +132,7 @@ class _Definition:
             retry_policy=retry_policy,
         )
         self.handlers: dict[str, HandlerInfo] = {}
-        self.as_terminal_error = as_terminal_error
+        self.as_terminal_error = check_as_terminal_error(as_terminal_error, f"service {name}")
 
     @property
     def kind(self) -> ServiceKind:
@@ -185,7 +185,9 @@ class _Definition:
             accept=accept or in_serde.content_type,
             is_async=inspect.iscoroutinefunction(fn),
             options=options,
-            as_terminal_error=as_terminal_error,
+            as_terminal_error=check_as_terminal_error(
+                as_terminal_error, f"handler {self.name}.{handler_name}"
+            ),
         )
         self.handlers[handler_name] = info
         setattr(fn, _ATTR, info)

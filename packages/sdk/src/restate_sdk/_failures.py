@@ -34,7 +34,7 @@ import traceback
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
+from typing import Any, Literal
 
 from ._codecs import Serde
 from ._errors import PauseError, RetryableError, SdkUsageError, TerminalError
@@ -45,9 +45,11 @@ __all__ = [
     "Retry",
     "Terminal",
     "Verdict",
+    "check_as_terminal_error",
     "check_key",
     "classify",
     "encode_checked",
+    "misuse",
 ]
 
 AsTerminalError = Callable[[Exception], TerminalError | None]
@@ -228,3 +230,34 @@ def check_key(key: object, target: str) -> str:
 def _type_name(value: object) -> str:
     t = type(value)
     return t.__qualname__ if t.__module__ == "builtins" else f"{t.__module__}.{t.__qualname__}"
+
+
+def check_as_terminal_error(fn: object, where: str) -> AsTerminalError | None:
+    """``fn`` if it can be an ``as_terminal_error=`` (None or a callable), else ``SdkUsageError``."""
+    if fn is None or callable(fn):
+        return fn  # type: ignore[return-value]
+    raise SdkUsageError(
+        f"as_terminal_error= of {where} must be a function of an exception returning a TerminalError or None, "
+        f"got {_type_name(fn)}"
+    )
+
+
+_MISUSE = {
+    "inside_run": (
+        "the context was used inside one of its own ctx.run functions; a run function must not use ctx: "
+        "pass it the values it needs as arguments, and take durable steps outside the run"
+    ),
+    "ended": (
+        "the context was used after its invocation attempt ended; use ctx only while the handler runs "
+        "(a task, thread or callback that outlives the handler must not keep it)"
+    ),
+    "other_task": (
+        "the context was used from a task of another invocation; each invocation must use only the ctx "
+        "its handler was given"
+    ),
+}
+
+
+def misuse(rule: Literal["inside_run", "ended", "other_task"], invocation_id: str) -> SdkUsageError:
+    """The ``SdkUsageError`` for a context used where it does not belong, naming the invocation and the rule."""
+    return SdkUsageError(f"invocation {invocation_id or '(unknown)'}: {_MISUSE[rule]}")

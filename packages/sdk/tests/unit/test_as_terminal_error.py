@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 import restate_sdk as restate
 from restate_sdk._failures import Retry, Terminal, classify
 
@@ -119,3 +120,16 @@ def test_a_handler_added_after_the_app_is_resolved_when_first_looked_up() -> Non
     assert info.as_terminal_error is by_app
     assert app._lookup("Late", "missing") is None
     assert app._lookup("Nope", "later") is None
+
+
+def test_a_mapper_that_is_not_a_function_fails_at_definition() -> None:
+    with pytest.raises(restate.SdkUsageError, match=r"^as_terminal_error= of service Bad must be a function"):
+        restate.Service("Bad", as_terminal_error="ValueError")  # type: ignore[arg-type]
+    svc = restate.Service("Good")
+    with pytest.raises(restate.SdkUsageError, match=r"of handler Good.go must be a function .* got int$"):
+
+        @svc.handler(as_terminal_error=400)  # type: ignore[arg-type]
+        async def go(ctx: restate.Context) -> None: ...
+
+    with pytest.raises(restate.SdkUsageError, match=r"of restate.app must be a function"):
+        restate.app([svc], as_terminal_error=restate.TerminalError("x"))  # type: ignore[arg-type]

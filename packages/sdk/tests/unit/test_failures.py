@@ -9,7 +9,7 @@ from datetime import timedelta
 import pytest
 import restate_sdk as restate
 from restate_sdk._codecs import JsonSerde, serde_for
-from restate_sdk._failures import Pause, Retry, Terminal, check_key, classify, encode_checked
+from restate_sdk._failures import Pause, Retry, Terminal, check_key, classify, encode_checked, misuse
 
 H = "Greeter.greet"
 
@@ -358,3 +358,27 @@ def test_the_stacktrace_is_the_whole_chain() -> None:
     assert isinstance(verdict, Retry)
     assert verdict.stacktrace == "".join(traceback.format_exception(exc))
     assert "KeyError: 'inner'" in verdict.stacktrace
+
+
+# ---- context misuse messages ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("rule", "says"),
+    [
+        ("inside_run", "inside one of its own ctx.run functions"),
+        ("ended", "after its invocation attempt ended"),
+        ("other_task", "from a task of another invocation"),
+    ],
+)
+def test_a_misuse_names_the_invocation_and_the_rule(rule: str, says: str) -> None:
+    err = misuse(rule, "inv_1abc")  # type: ignore[arg-type]
+    assert isinstance(err, restate.SdkUsageError)
+    assert str(err).startswith(f"invocation inv_1abc: the context was used {says}")
+    verdict = classify(err, handler=H)
+    assert isinstance(verdict, Terminal)
+    assert verdict.error.message.startswith("Greeter.greet: invocation inv_1abc: the context was used")
+
+
+def test_a_misuse_without_an_id_still_reads() -> None:
+    assert str(misuse("ended", "")).startswith("invocation (unknown): the context was used after")

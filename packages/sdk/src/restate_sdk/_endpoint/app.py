@@ -21,7 +21,7 @@ from .._discovery import ManifestTooOld, build_manifest, manifest_content_type, 
 from .._engine.engine import InvocationEngine
 from .._engine.errors import UnsupportedFeature
 from .._errors import SdkUsageError
-from .._failures import AsTerminalError
+from .._failures import AsTerminalError, check_as_terminal_error
 from .._middleware import Middleware
 from .invoke import SERVER_HEADER, Receive, Scope, Send, _reject, run_attempt
 from .rsgi import RsgiReceive, RsgiSend
@@ -61,7 +61,7 @@ class Endpoint:
         self._manifests: dict[tuple[int, str], bytes] = {}
         self._active: set[InvocationContext] = set()
         self._draining = False
-        self.as_terminal_error = as_terminal_error
+        self.as_terminal_error = check_as_terminal_error(as_terminal_error, "restate.app")
         self._handlers: dict[tuple[str, str], HandlerInfo] = {}
         for s in self.services.values():
             for h in s.handlers.values():
