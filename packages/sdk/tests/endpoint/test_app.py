@@ -102,7 +102,7 @@ async def test_an_older_manifest_that_cannot_carry_an_option_fails_discovery() -
     status, _, body = await request(
         "/discover", {"accept": "application/vnd.restate.endpointmanifest.v2+json"}, http_version="1.1"
     )
-    assert status == 406
+    assert status == 415
     text = body.decode()
     assert text.startswith("restate-server asked for discovery manifest v2")
     assert "handler Counter.get: inactivity_timeout= (needs v3)" in text

@@ -440,7 +440,7 @@ def test_the_manifest_survives_fuzzing_unchanged(tmp_path: Path) -> None:
     endpoint = EndpointProcess(tmp_path / "endpoint.log")
     endpoint.start()
     try:
-        accept = {"accept": "application/vnd.restate.endpointmanifest.v3+json"}
+        accept = {"accept": "application/vnd.restate.endpointmanifest.v4+json"}
         with httpx.Client(base_url=endpoint.url, timeout=10) as c:
             before = c.get("/discover", headers=accept)
             rng = random.Random(1)

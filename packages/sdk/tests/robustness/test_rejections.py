@@ -127,7 +127,7 @@ async def test_a_body_sent_to_health_or_discover_over_h2_keeps_the_connection(
             yield b"x" * 20000
             await asyncio.sleep(0.02)
 
-    accept = {"accept": "application/vnd.restate.endpointmanifest.v3+json"}
+    accept = {"accept": "application/vnd.restate.endpointmanifest.v4+json"}
     async with httpx.AsyncClient(base_url=endpoint.url, http1=False, http2=True, timeout=10) as c:
         with_body, *others = await asyncio.gather(
             c.post(path, content=body(), headers=accept),

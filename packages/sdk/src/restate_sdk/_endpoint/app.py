@@ -135,8 +135,8 @@ class Endpoint:
                 manifest = build_manifest(self.services.values(), version, mode)  # type: ignore[arg-type]
             except ManifestTooOld as e:
                 log.error("discovery failed: %s", e)
-                # restate-server shows this body in the registration error
-                await _reject(None, send, 406, str(e))
+                # 415 as for an Accept without any version we serve; restate-server shows the body
+                await _reject(None, send, 415, str(e))
                 return
             body = msgspec.json.encode(manifest)
             self._manifests[(version, mode)] = body
