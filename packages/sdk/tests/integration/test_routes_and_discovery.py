@@ -9,7 +9,8 @@ from typing import Any
 import httpx
 import pytest
 import restate_sdk as restate
-from restate_testing import RestateEnvironment
+from restate_ingress import IngressError
+from restate_testing import AppServer, RestateEnvironment
 
 pytestmark = pytest.mark.integration
 
@@ -66,3 +67,34 @@ def test_a_private_service_stays_private(env: RestateEnvironment) -> None:
         assert ingress.post("/Private/secret").status_code == 400
         r = ingress.post("/Routes/via_private")
         assert (r.status_code, r.json()) == (200, "only for other services")
+
+
+def older_server(app: restate.Endpoint, newest: int) -> Any:
+    """``app`` as a restate-server that knows manifests up to ``newest`` reaches it: Accept lists no more."""
+
+    async def asgi(scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] == "http" and scope["path"].endswith("/discover"):
+            offered = ", ".join(
+                f"application/vnd.restate.endpointmanifest.v{v}+json" for v in range(1, newest + 1)
+            )
+            headers = [(k, v) for k, v in scope["headers"] if k.lower() != b"accept"]
+            scope = {**scope, "headers": [*headers, (b"accept", offered.encode())]}
+        await app(scope, receive, send)
+
+    return asgi
+
+
+def test_registration_names_the_options_an_older_manifest_cannot_carry(env: RestateEnvironment) -> None:
+    svc = restate.Service("NeedsV4", retry_policy=restate.RetryPolicy(max_attempts=3))
+
+    @svc.handler(ingress_private=True)
+    async def go(ctx: restate.Context) -> None: ...
+
+    with AppServer(older_server(restate.app([svc]), newest=2)) as server, pytest.raises(IngressError) as info:
+        env.admin.register_deployment(env.server.deployment_uri(server.port))
+    text = str(info.value)
+    assert "restate-server asked for discovery manifest v2" in text
+    assert "service NeedsV4: retry_policy= (needs v4)" in text
+    assert "handler NeedsV4.go: ingress_private= (needs v3)" in text
+    with httpx.Client(base_url=env.admin_url, timeout=30) as admin:
+        assert admin.get("/services/NeedsV4").status_code == 404  # nothing was registered
