@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import timedelta
+from typing import cast
 
 __all__ = [
     "PauseError",
@@ -77,6 +78,12 @@ class RetryableError(RestateError):
     """
 
     def __init__(self, message: str, status_code: int = 500, retry_after: timedelta | None = None) -> None:
+        given = cast(object, retry_after)  # checked at run time: a number of seconds is a common slip
+        if given is not None and not isinstance(given, timedelta):
+            raise TypeError(
+                f"retry_after must be a datetime.timedelta, got {type(given).__name__}: "
+                f"pass timedelta(seconds={given!r})"
+            )
         super().__init__(message)
         self.message = message
         self.status_code = status_code

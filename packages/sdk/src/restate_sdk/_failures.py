@@ -123,6 +123,10 @@ def classify(
         return Retry(500, _base_exception_message(exc, handler), _stacktrace(exc))
     for e in _chain(exc):
         if isinstance(e, TerminalError):
+            if _code(e.status_code) != e.status_code:  # the failure report itself must encode
+                return Terminal(
+                    TerminalError(f"{e.message} (status {e.status_code!r} is not a uint32)", 500, e.metadata)
+                )
             return Terminal(e)
         if isinstance(e, RetryableError):
             return Retry(_code(e.status_code), e.message, _stacktrace(exc), e.retry_after)
@@ -195,8 +199,10 @@ def _stacktrace(exc: BaseException) -> str:
 
 
 def _code(code: object) -> int:
-    # a status that cannot go into ErrorMessage.code must not break the failure report itself
-    return code if isinstance(code, int) and 0 <= code <= _MAX_CODE else 500
+    # a status that cannot go into ErrorMessage.code / Failure.code must not break the failure report
+    return (
+        int(code) if isinstance(code, int) and not isinstance(code, bool) and 0 <= code <= _MAX_CODE else 500
+    )
 
 
 def _seconds(d: timedelta) -> str:

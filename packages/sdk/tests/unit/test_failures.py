@@ -140,11 +140,33 @@ def test_retryable_error_without_retry_after_leaves_the_delay_to_the_server() ->
     assert verdict.next_step() == "Restate retries it (server retry policy)"
 
 
-@pytest.mark.parametrize("code", [-1, 2**32, "503"])
+@pytest.mark.parametrize("code", [-1, 2**32, "503", False])
 def test_a_status_the_wire_cannot_carry_becomes_500(code: object) -> None:
     verdict = classify(restate.RetryableError("x", status_code=code), handler=H)  # type: ignore[arg-type]
     assert isinstance(verdict, Retry)
     assert verdict.code == 500
+
+
+@pytest.mark.parametrize("code", [-1, 2**32, "404", True])
+def test_a_terminal_status_the_wire_cannot_carry_becomes_500(code: object) -> None:
+    verdict = classify(restate.TerminalError("gone", status_code=code, metadata={"a": "b"}), handler=H)  # type: ignore[arg-type]
+    assert isinstance(verdict, Terminal)
+    assert (verdict.error.status_code, verdict.error.metadata) == (500, {"a": "b"})
+    assert verdict.error.message == f"gone (status {code!r} is not a uint32)"
+
+
+def test_an_int_enum_status_is_kept() -> None:
+    from http import HTTPStatus
+
+    err = restate.TerminalError("gone", status_code=HTTPStatus.GONE)
+    assert classify(err, handler=H) == Terminal(err)
+
+
+def test_retry_after_must_be_a_timedelta() -> None:
+    with pytest.raises(
+        TypeError, match=r"^retry_after must be a datetime.timedelta, got int: pass timedelta\(seconds=5\)$"
+    ):
+        restate.RetryableError("busy", retry_after=5)  # type: ignore[arg-type]
 
 
 def test_a_negative_retry_after_is_no_delay() -> None:
