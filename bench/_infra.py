@@ -25,6 +25,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 OFFICIAL_VENV = HERE / ".venv-official"
+TS_DIR = HERE / "ts"  # the TypeScript SDK's app; package-lock.json pins @restatedev/restate-sdk
 SERVER_VERSION = os.environ.get("BENCH_RESTATE_VERSION", "1.7.12")
 # What bench/.venv-official gets; override with BENCH_OFFICIAL_SPEC="restate-sdk==X hypercorn==Y".
 OFFICIAL_SPEC = os.environ.get("BENCH_OFFICIAL_SPEC", "restate-sdk hypercorn granian uvloop").split()
@@ -57,6 +58,30 @@ def official_python() -> Path:
         check=True,
     )
     return python
+
+
+def ts_node() -> Path:
+    """Node, with bench/ts/node_modules installed by ``npm ci`` (from package-lock.json) on first use."""
+    node = shutil.which("node")
+    if node is None:
+        raise RuntimeError("the ts variant needs Node.js (node and npm on PATH)")
+    installed = TS_DIR / "node_modules" / ".package-lock.json"
+    lock = TS_DIR / "package-lock.json"
+    if not installed.exists() or installed.stat().st_mtime < lock.stat().st_mtime:
+        log("installing bench/ts/node_modules with npm ci from the npm registry ...")
+        subprocess.run(
+            ["npm", "ci", "--no-audit", "--no-fund", "--silent"],
+            cwd=TS_DIR,
+            check=True,
+            stdout=subprocess.DEVNULL,
+        )
+    return Path(node)
+
+
+def ts_versions(node: Path) -> dict[str, str]:
+    package = TS_DIR / "node_modules" / "@restatedev" / "restate-sdk" / "package.json"
+    out = subprocess.run([str(node), "--version"], capture_output=True, text=True, check=True)
+    return {"restate-sdk": json.loads(package.read_text())["version"], "node": out.stdout.strip()}
 
 
 def official_versions(python: Path) -> dict[str, str]:
@@ -253,16 +278,18 @@ def start_endpoint(
     loop: str = "auto",
     extra_env: dict[str, str] | None = None,
 ) -> tuple[Process, str]:
-    """Serve bench/apps/<app>.py with ``python`` on a free port; returns the process and its URL."""
+    """Serve bench/apps/<app>.py with ``python`` on a free port; returns the process and its URL.
+
+    ``app="ts"`` serves bench/ts/app.cjs with the interpreter ``python`` (then: node) instead.
+    """
     port = free_port()
     env = dict(os.environ)
     env.update(extra_env or {})
-    process = Process(
-        name,
-        [str(python), str(HERE / "serve_app.py"), app, str(port), server, loop],
-        workdir / f"endpoint-{name}.log",
-        env,
-    )
+    if app == "ts":
+        argv = [str(python), str(TS_DIR / "app.cjs"), str(port)]
+    else:
+        argv = [str(python), str(HERE / "serve_app.py"), app, str(port), server, loop]
+    process = Process(name, argv, workdir / f"endpoint-{name}.log", env)
     url = f"http://127.0.0.1:{port}"
     try:
         wait_until(lambda: _tcp_open(port), f"the {name} endpoint to listen", timeout=30)

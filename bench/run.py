@@ -45,6 +45,8 @@ from _infra import (
     reset_hwm,
     start_endpoint,
     start_restate,
+    ts_node,
+    ts_versions,
     vm_hwm_kib,
 )
 from loadgen import LoadResult, RequestFactory, run_load
@@ -55,9 +57,9 @@ class Variant:
     """One SDK endpoint under test: which app, served how."""
 
     name: str
-    app: str  # bench/apps/<app>.py: "ours" or "official"
-    server: str  # "hypercorn" or "granian"
-    loop: str  # "auto" (restate_sdk.serve's choice: uvloop on granian), "asyncio" or "uvloop"
+    app: str  # bench/apps/<app>.py ("ours", "official", "floor") or "ts" (bench/ts/app.cjs)
+    server: str  # "hypercorn", "granian" or, for ts, "node:http2"
+    loop: str  # "auto" (restate_sdk.serve's choice: uvloop on granian), "asyncio", "uvloop" or "node"
     prefix: str  # service-name prefix, so that every variant has services of its own
     workloads: tuple[str, ...] = ()  # the workloads it can serve; empty: all
 
@@ -68,6 +70,8 @@ class Variant:
             if self.loop == "uvloop" or (self.loop == "auto" and self.server == "granian")
             else "asyncio"
         )
+        if self.app == "ts":
+            return "TypeScript SDK (@restatedev/restate-sdk on Node, node:http2)"
         if self.app == "floor":
             return f"no SDK, a hand-written noop endpoint ({self.server} RSGI, {loop})"
         how = "restate_sdk.serve: " if self.app == "ours" else ""
@@ -84,6 +88,7 @@ VARIANTS = {
         # each SDK as its users run it: restate_sdk.serve() (granian), the official SDK on hypercorn
         Variant("ours", "ours", "granian", "auto", "Ours"),
         Variant("official", "official", "hypercorn", "asyncio", "Official"),
+        Variant("ts", "ts", "node:http2", "node", "Ts"),
         # the same server and loop for both: what the SDK code alone is worth
         Variant("ours-hypercorn", "ours", "hypercorn", "asyncio", "OursHypercorn"),
         Variant("official-granian", "official", "granian", "asyncio", "OfficialGranian"),
@@ -94,7 +99,7 @@ VARIANTS = {
         Variant("floor", "floor", "granian", "uvloop", "Floor", ("noop-c1", "noop-c32")),
     )
 }
-DEFAULT_VARIANTS = ("ours", "official", "ours-hypercorn", "official-granian-uvloop", "floor")
+DEFAULT_VARIANTS = ("ours", "official", "ts", "ours-hypercorn", "official-granian-uvloop", "floor")
 RATIO_PAIRS = [  # (ours, theirs, what the comparison says), reported when both ran
     ("ours", "official", "Each SDK as its users run it (the headline)."),
     (
@@ -139,8 +144,34 @@ WORKLOADS = [
     Workload(
         "noop-c32", "noop handler, 32 in flight (throughput)", 32, _fixed("/{p}Bench/noop", b'"hi"'), b'"hi"'
     ),
-    Workload("run10", "10 `ctx.run` steps, 32 in flight", 32, _fixed("/{p}Bench/steps", b"10"), b"45"),
-    Workload("run50", "50 `ctx.run` steps, 32 in flight", 32, _fixed("/{p}Bench/steps", b"50"), b"1225"),
+    Workload(
+        "run10",
+        "10 `ctx.run` steps (`async def` functions), 32 in flight",
+        32,
+        _fixed("/{p}Bench/steps", b"10"),
+        b"45",
+    ),
+    Workload(
+        "run10-def",
+        "10 `ctx.run` steps (plain `def` functions; TypeScript: synchronous closures), 32 in flight",
+        32,
+        _fixed("/{p}Bench/steps_def", b"10"),
+        b"45",
+    ),
+    Workload(
+        "run50",
+        "50 `ctx.run` steps (`async def` functions), 32 in flight",
+        32,
+        _fixed("/{p}Bench/steps", b"50"),
+        b"1225",
+    ),
+    Workload(
+        "run50-def",
+        "50 `ctx.run` steps (plain `def` functions), 32 in flight",
+        32,
+        _fixed("/{p}Bench/steps_def", b"50"),
+        b"1225",
+    ),
     Workload(
         "counter16", "virtual object get+set on 16 keys, one request in flight per key", 16, _counter, b""
     ),
@@ -163,7 +194,7 @@ class Measurement:
     sdk_cpu: float = 0.0  # seconds
     server_cpu: float = 0.0
     peak_rss_kib: int = 0
-    round_throughput: list[float] = field(default_factory=list)  # req/s of each round, in order
+    round_throughput: list[float] = field(default_factory=list[float])  # req/s of each round, in order
 
     @property
     def ok(self) -> int:
@@ -285,6 +316,81 @@ def _mark(ok: bool) -> str:
     return "yes" if ok else "**no**"
 
 
+def _three_way(by: dict[tuple[str, str], Measurement], workloads: list[Workload]) -> list[str]:
+    """Tables ours / official / ts for throughput, SDK CPU and restate-server CPU, with the targets."""
+    names = ("ours", "official", "ts")
+    metrics: list[tuple[str, Callable[[Measurement], float], str, str]] = [
+        (
+            "Throughput (req/s)",
+            lambda m: m.load.throughput,
+            "{:.1f}",
+            "Targets: ours >= 1.2x official, >= 1.0x ts.",
+        ),
+        (
+            "SDK CPU per request (ms)",
+            lambda m: m.per_request_ms(m.sdk_cpu),
+            "{:.3f}",
+            "The endpoint process's user+system time. Targets: ours <= 0.8x official, <= 1.0x ts.",
+        ),
+        (
+            "restate-server CPU per request (ms)",
+            lambda m: m.per_request_ms(m.server_cpu),
+            "{:.3f}",
+            "What each endpoint makes restate-server do. Target: ours <= 1.0x ts.",
+        ),
+    ]
+    lines: list[str] = []
+    for i, (title, get, fmt, what) in enumerate(metrics):
+        lines += [
+            "",
+            f"## {title}: ours / official / ts",
+            "",
+            what,
+            "",
+            "| workload | ours | official | ts | ours / official | ours / ts | target met |",
+            "|---|---:|---:|---:|---:|---:|:-:|",
+        ]
+        for w in workloads:
+            ms = [by.get((w.name, n)) for n in names]
+            if any(m is None for m in ms):
+                continue
+            ours, official, ts = (get(m) for m in ms if m is not None)
+            vs_official, vs_ts = (ours / official if official else 0.0), (ours / ts if ts else 0.0)
+            if i == 0:
+                ok = vs_official >= 1.2 and vs_ts >= 1.0
+            elif i == 1:
+                ok = vs_official <= 0.8 and vs_ts <= 1.0
+            else:
+                ok = vs_ts <= 1.0
+            lines.append(
+                f"| {w.name} | {fmt.format(ours)} | {fmt.format(official)} | {fmt.format(ts)} "
+                f"| {vs_official:.2f}x | {vs_ts:.2f}x | {_mark(ok)} |"
+            )
+    rows: list[str] = []
+    for d, a in (("run10-def", "run10"), ("run50-def", "run50")):
+        cells: list[str] = []
+        for n in names:
+            md, ma = by.get((d, n)), by.get((a, n))
+            if md is None or ma is None:
+                cells.append("n/a")
+                continue
+            cells.append(_ratio(md.per_request_ms(md.sdk_cpu), ma.per_request_ms(ma.sdk_cpu)))
+        rows.append(f"| {d} / {a} | " + " | ".join(cells) + " |")
+    if rows:
+        lines += [
+            "",
+            "## Plain `def` against `async def` step functions",
+            "",
+            "SDK CPU per request with `def` step functions over the same with `async def` ones "
+            "(target for ours: <= 1.2x).",
+            "",
+            "| workloads | ours | official | ts |",
+            "|---|---:|---:|---:|",
+            *rows,
+        ]
+    return lines
+
+
 def write_results(
     path: Path,
     results: list[Measurement],
@@ -296,7 +402,7 @@ def write_results(
     by = {(r.workload, r.variant): r for r in results}
     workloads = [w for w in WORKLOADS if any(r.workload == w.name for r in results)]
     lines = [
-        "# Benchmark: restate_sdk (ours) vs the official restate-sdk",
+        "# Benchmark: restate_sdk (ours) vs the official restate-sdk and the TypeScript SDK",
         "",
         f"Generated by `uv run python bench/run.py{' --quick' if meta['mode'] == 'quick' else ''}` "
         f"on {meta['date']}; see bench/README.md for the method. Variants: "
@@ -308,6 +414,8 @@ def write_results(
     ]
     lines += [f"| {k} | {v} |" for k, v in meta.items() if k != "date"]
     names = {v.name for v in variants}
+    if {"ours", "official", "ts"} <= names:
+        lines += _three_way(by, workloads)
     for mine, theirs, what in RATIO_PAIRS:
         if mine not in names or theirs not in names:
             continue
@@ -456,11 +564,12 @@ async def bench(args: argparse.Namespace, variants: list[Variant], workdir: Path
     endpoints: dict[str, Process] = {}
     try:
         for v in variants:
-            python = (
-                official_python()
-                if v.app == "official"
-                else Path(os.environ.get("BENCH_OURS_PYTHON", sys.executable))
-            )  # the floor imports no SDK: any interpreter with granian does
+            if v.app == "ts":
+                python = ts_node()
+            elif v.app == "official":
+                python = official_python()
+            else:  # the floor imports no SDK: any interpreter with granian does
+                python = Path(os.environ.get("BENCH_OURS_PYTHON", sys.executable))
             process, url = start_endpoint(
                 v.name,
                 v.app,
@@ -563,6 +672,9 @@ def main() -> None:
         "official": f"restate-sdk {versions['restate-sdk']} (hypercorn {versions['hypercorn']}, h2 {versions['h2']})",
         "restate-server": SERVER_VERSION,
     }
+    if any(v.app == "ts" for v in variants):
+        ts = ts_versions(ts_node())
+        meta["ts"] = f"@restatedev/restate-sdk {ts['restate-sdk']} on Node {ts['node']} (node:http2)"
     write_results(args.output, results, variants, micro, replay, meta)
     if args.json:
         args.json.write_text(json.dumps([r.as_dict() for r in results], indent=2))

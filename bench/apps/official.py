@@ -21,6 +21,10 @@ async def step(i: int) -> int:
     return i
 
 
+def step_def(i: int) -> int:  # a plain function: the SDK runs it off the event loop
+    return i
+
+
 @bench.handler()
 async def noop(ctx: restate.Context, x: str) -> str:
     return x
@@ -31,6 +35,14 @@ async def steps(ctx: restate.Context, n: int) -> int:
     total = 0
     for i in range(n):
         total += await ctx.run_typed("step", step, restate.RunOptions(), i)
+    return total
+
+
+@bench.handler()
+async def steps_def(ctx: restate.Context, n: int) -> int:
+    total = 0
+    for i in range(n):
+        total += await ctx.run_typed("step", step_def, restate.RunOptions(), i)
     return total
 
 
