@@ -208,6 +208,29 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / CLK_TCK
 
 
+def wakeups_and_syscalls(pid: int) -> dict[str, int]:
+    """Context switches of all of ``pid``'s threads (its wake-ups, mostly) and its read/write syscalls.
+
+    Counts, not times: a busy machine changes them far less than it changes CPU seconds. The syscall
+    counts (``/proc/<pid>/io`` syscr/syscw) cover read/write-family calls; sockets read with recv/send
+    do not show there, so compare them only between like processes.
+    """
+    counts = {"context switches": 0, "read syscalls": 0, "write syscalls": 0}
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        with contextlib.suppress(OSError), open(task / "status") as f:
+            for line in f:
+                if line.startswith(("voluntary_ctxt_switches", "nonvoluntary_ctxt_switches")):
+                    counts["context switches"] += int(line.split()[1])
+    with contextlib.suppress(OSError), open(f"/proc/{pid}/io") as f:
+        for line in f:
+            key, _, value = line.partition(":")
+            if key == "syscr":
+                counts["read syscalls"] = int(value)
+            elif key == "syscw":
+                counts["write syscalls"] = int(value)
+    return counts
+
+
 def vm_hwm_kib(pid: int) -> int:
     with open(f"/proc/{pid}/status") as f:
         for line in f:

@@ -8,7 +8,11 @@ on any interpreter: the emulator has its own minimal protobuf code and imports n
 
 Usage (prints one JSON object)::
 
-    python bench/micro.py ours|official [--quick]
+    python bench/micro.py ours|official [--quick] [--uvloop] [--count=N] [CASE ...]
+
+``--uvloop`` runs the loop on uvloop (what ``restate_sdk.serve`` picks with granian) instead of asyncio.
+``--count=N`` runs exactly N invocations per case (after 20 of warm-up; N a multiple of 50), e.g. to
+count syscalls under ``strace -c -f``.
 
 Run it with the interpreter of the SDK under test (bench/run.py does that for both).
 """
@@ -196,6 +200,8 @@ CASES = [
     Case("noop", "Bench", "noop", b'"hi"', b'"hi"'),
     Case("run10", "Bench", "steps", b"10", b"45"),
     Case("run50", "Bench", "steps", b"50", b"1225"),
+    Case("run10-def", "Bench", "steps_def", b"10", b"45"),  # plain `def` step functions
+    Case("run50-def", "Bench", "steps_def", b"50", b"1225"),
     Case("counter", "Counter", "add", b"1", b"42", key="k", state=True),
     Case("call", "Bench", "call", b'"hi"', b'"hi"'),
     Case("sleep", "Bench", "sleep", b"10", b"10"),
@@ -235,14 +241,17 @@ async def invoke(app: Any, prefix: str, case: Case, n: int) -> None:
         raise RuntimeError(f"{case.name}: ended with {emulator.ended}, output {emulator.output!r}")
 
 
-async def measure(app: Any, prefix: str, budget: float) -> dict[str, float]:
+async def measure(app: Any, prefix: str, budget: float, only: list[str], exact: int = 0) -> dict[str, float]:
+    """µs of CPU per invocation of each case, over ``budget`` seconds or exactly ``exact`` invocations."""
     out: dict[str, float] = {}
     for case in CASES:
+        if only and case.name not in only:
+            continue
         for i in range(20):  # warm up and check
             await invoke(app, prefix, case, i)
         gc.collect()
         count, elapsed, cpu = 0, 0.0, 0.0
-        while elapsed < budget:
+        while (count < exact) if exact else (elapsed < budget):
             batch = 50
             t0, c0 = time.perf_counter(), time.process_time()
             for i in range(batch):
@@ -266,8 +275,16 @@ def load_app(which: str) -> Any:
 def main() -> None:
     which = sys.argv[1]
     quick = "--quick" in sys.argv
+    only = [a for a in sys.argv[2:] if not a.startswith("--")]
     app = load_app(which)
-    result = asyncio.run(measure(app, "Micro", 0.3 if quick else 1.0))
+    exact = next((int(a.split("=", 1)[1]) for a in sys.argv if a.startswith("--count=")), 0)
+    main = measure(app, "Micro", 0.3 if quick else 1.0, only, exact)
+    if "--uvloop" in sys.argv:
+        import uvloop
+
+        result = uvloop.run(main)
+    else:
+        result = asyncio.run(main)
     print(json.dumps(result))
 
 
