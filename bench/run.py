@@ -1,12 +1,13 @@
-"""Benchmark this SDK against the official ``restate-sdk`` side by side; writes bench/RESULTS.md.
+"""Benchmark this SDK against the official ``restate-sdk`` and the TypeScript SDK; writes bench/RESULTS.md.
 
 Usage (from the repository root)::
 
-    uv run python bench/run.py            # full run, about 8 minutes
-    uv run python bench/run.py --quick    # smoke run, about 1.5 minutes
+    uv run python bench/run.py            # full run, about 13 minutes
+    uv run python bench/run.py --quick    # smoke run, about 3 minutes
 
 One restate-server, one endpoint process per variant (ours from the workspace venv, the official SDK
-from bench/.venv-official; each a single process with one event loop), one load generator. Each
+from bench/.venv-official, the TypeScript SDK on node from bench/ts; each a single process with one
+event loop), one load generator. Each
 workload is measured in rounds; in every round each variant runs for the same bounded time, in an
 order that rotates from round to round, so that background load on the machine hits all variants
 alike. Around every run we read the endpoint process's CPU time (/proc/<pid>/stat) and peak RSS
@@ -615,7 +616,7 @@ async def bench(args: argparse.Namespace, variants: list[Variant], workdir: Path
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n")[0])
-    parser.add_argument("--quick", action="store_true", help="short runs (under 2 minutes in all)")
+    parser.add_argument("--quick", action="store_true", help="short runs (about 3 minutes in all)")
     parser.add_argument("--rounds", type=int, help="rounds per workload (default 3, quick 1)")
     parser.add_argument("--duration", type=float, help="seconds per variant per round (default 4, quick 1.5)")
     parser.add_argument("--warmup", type=float, help="seconds of warm-up per variant per workload")

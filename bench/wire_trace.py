@@ -348,7 +348,8 @@ async def trace(
                     who: wakeups_and_syscalls(p.pid)
                     for who, p in (("restate-server", server.process), ("endpoint", endpoint))
                 }
-                tracer = Strace(server.process.pid, workdir / "strace.txt") if args.strace else None
+                traced = {"restate-server": server.process, "endpoint": endpoint}.get(args.strace or "")
+                tracer = Strace(traced.pid, workdir / "strace.txt") if traced is not None else None
                 load = await run_load(
                     server.ingress, factory, concurrency=concurrency, duration=120, max_requests=args.n
                 )
@@ -368,7 +369,7 @@ async def trace(
                 for who in before:
                     per[who] = {k: round((after[who][k] - before[who][k]) / ok, 2) for k in before[who]}
                 if syscalls:
-                    per["restate-server syscall"] = _per_invocation(Counter(syscalls), ok)
+                    per[f"{args.strace} syscall"] = _per_invocation(Counter(syscalls), ok)
                 results.setdefault(w.name, {})[v.name] = {
                     f"{d} {k}": n for d, c in per.items() for k, n in c.items()
                 }
@@ -431,8 +432,8 @@ def main() -> None:
     parser.add_argument("-c", "--concurrency", type=int, default=1, help="requests in flight (at most)")
     parser.add_argument(
         "--strace",
-        action="store_true",
-        help="also count restate-server's syscalls (strace -c; slows it down)",
+        choices=("restate-server", "endpoint"),
+        help="also count this process's syscalls by name (strace -c -f; slows it down a lot)",
     )
     parser.add_argument("--timeline", action="store_true", help="also list one invocation frame by frame")
     parser.add_argument("--output", type=Path, help="write the report here (default: stdout)")
