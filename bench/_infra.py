@@ -1,4 +1,5 @@
-"""Processes for the benchmark: restate-server, the two SDK endpoints, the official SDK's virtualenv.
+"""Processes for the benchmark: restate-server, the SDK endpoints, the official SDK's virtualenv, the
+TypeScript SDK's node_modules.
 
 Everything listens on 127.0.0.1 on ports picked free at start, so the benchmark can run next to
 other restate-servers on the same machine. Every child gets its own session and is stopped by pid.

@@ -7,10 +7,9 @@ Usage (from the repository root)::
 
 One restate-server, one endpoint process per variant (ours from the workspace venv, the official SDK
 from bench/.venv-official, the TypeScript SDK on node from bench/ts; each a single process with one
-event loop), one load generator. Each
-workload is measured in rounds; in every round each variant runs for the same bounded time, in an
-order that rotates from round to round, so that background load on the machine hits all variants
-alike. Around every run we read the endpoint process's CPU time (/proc/<pid>/stat) and peak RSS
+event loop), one load generator. Each workload is measured in rounds; in every round each variant
+runs for the same bounded time, in an order that rotates from round to round, so that background
+load on the machine hits all variants alike. Around every run we read the endpoint process's CPU time (/proc/<pid>/stat) and peak RSS
 (VmHWM, reset first). See bench/README.md.
 """
 
