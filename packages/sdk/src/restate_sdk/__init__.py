@@ -29,6 +29,7 @@ from ._context import (
 )
 from ._definitions import HandlerInfo, RetryPolicy, Service, VirtualObject, Workflow, handler_info
 from ._endpoint.app import Endpoint, app
+from ._endpoint.lambda_ import lambda_handler
 from ._endpoint.serve import serve
 from ._errors import PauseError, RestateError, RetryableError, SdkUsageError, TerminalError, TimeoutError
 from ._futures import CallFuture, RestateFuture, SendHandle, as_completed, gather, wait_first
@@ -76,6 +77,7 @@ __all__ = [
     "gather",
     "getLogger",
     "handler_info",
+    "lambda_handler",
     "serde_for",
     "serve",
     "wait_first",

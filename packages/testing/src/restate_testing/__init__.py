@@ -8,7 +8,8 @@
         env.client.service("Greeter").call("greet", "Ann")
 
 Also: :class:`RestateServer` (just the server, with stop/kill/restart for crash tests),
-:class:`AppServer` (hypercorn on a background thread), a pytest plugin (``restate_env`` fixture) and
+:class:`AppServer` (hypercorn on a background thread), :class:`LambdaStandIn` (the AWS Lambda
+Invoke API, calling a Lambda handler in-process), a pytest plugin (``restate_env`` fixture) and
 ``python -m restate_testing dev module:app``.
 """
 
@@ -17,11 +18,13 @@ from __future__ import annotations
 from ._endpoint import AppServer
 from ._environment import RestateEnvironment
 from ._errors import ProvisionError, RestateStartError
+from ._lambda import LambdaStandIn
 from ._provision import find_restate_server
 from ._server import RestateServer
 
 __all__ = [
     "AppServer",
+    "LambdaStandIn",
     "ProvisionError",
     "RestateEnvironment",
     "RestateServer",
