@@ -1,13 +1,21 @@
-"""Run an endpoint with granian or hypercorn (HTTP/2 cleartext and HTTP/1.1 on one port)."""
+"""Run an endpoint with granian or hypercorn (HTTP/2 cleartext and HTTP/1.1 on one port), in one or N processes."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import errno
 import importlib.util
 import logging
+import os
 import signal
+import socket
+import sys
+import time
 from collections.abc import Awaitable, Callable
 from typing import Any, Literal
+
+from .._errors import SdkUsageError
 
 __all__ = ["serve"]
 
@@ -19,6 +27,7 @@ def serve(
     port: int = 9080,
     host: str = "0.0.0.0",
     *,
+    workers: int = 1,
     server: Literal["auto", "granian", "hypercorn"] = "auto",
     loop: Literal["auto", "uvloop", "asyncio"] = "auto",
     drain_timeout: float = 30.0,
@@ -30,10 +39,20 @@ def serve(
     finish (up to ``drain_timeout`` seconds), and new attempts get 503 so restate-server retries
     them elsewhere or later.
 
+    The port is bound once, here, and only this call's workers share it: a port that another
+    process listens on ends the program at once with a one-line error.
+
+    ``workers``: processes serving the one port (default 1: this process). With more, this process
+    forks them (POSIX only), restarts one that dies (logged as a warning), and on SIGTERM or SIGINT
+    passes the signal on so that every worker drains as above. restate-server carries a
+    deployment's invocations over one HTTP/2 connection, and one connection is served by one
+    worker: workers share the load only across connections (HTTP/1.1 deployments, several
+    restate-server nodes, or a lower ``RESTATE_WORKER__INVOKER__HTTP2_STREAMS_PER_CONNECTION_LIMIT``).
+
     ``server``: ``"auto"`` (the default) takes granian when it is installed
     (``pip install restate-sdk-py[granian]``), else hypercorn. granian's HTTP/2 is Rust (hyper) and
     costs about half the CPU per invocation of hypercorn's pure-Python h2 (docs/decisions.md). Either
-    runs in this process, on one event loop. Extra keyword arguments go to the server: hypercorn
+    runs on one event loop per process. Extra keyword arguments go to the server: hypercorn
     ``Config`` attributes, or arguments of granian's embedded ``Server``.
 
     ``loop``: ``"auto"`` runs on uvloop when the server is granian and uvloop is installed (the
@@ -48,17 +67,108 @@ def serve(
         raise ValueError(f"server must be 'auto', 'granian' or 'hypercorn', not {server!r}")
     if loop not in ("auto", "uvloop", "asyncio"):
         raise ValueError(f"loop must be 'auto', 'uvloop' or 'asyncio', not {loop!r}")
+    if not isinstance(workers, int) or workers < 1:  # pyright: ignore[reportUnnecessaryIsInstance]
+        raise ValueError(f"workers must be a positive int, not {workers!r}")
+    if workers > 1 and not hasattr(os, "fork"):
+        raise SdkUsageError("serve(workers=N) forks its workers: it needs a POSIX system (Linux, macOS)")
+    if server == "granian" and importlib.util.find_spec("granian") is None:
+        raise SdkUsageError(
+            "server='granian' needs granian, which is not installed: pip install 'restate-sdk-py[granian]'"
+        )
     if server == "auto":
         server = "granian" if importlib.util.find_spec("granian") is not None else "hypercorn"
+    if loop == "uvloop" and importlib.util.find_spec("uvloop") is None:
+        raise SdkUsageError("loop='uvloop' needs uvloop, which is not installed: pip install uvloop")
     if loop == "auto":
         uvloop_ok = server == "granian" and importlib.util.find_spec("uvloop") is not None
         loop = "uvloop" if uvloop_ok else "asyncio"
 
+    backlog = int(config.get("backlog", _BACKLOG))
+    sock = _listen(host, port, backlog)
+    bound: int = sock.getsockname()[1]
+    log.info("serving on http://%s:%d with %s on %s, %d worker(s)", host, bound, server, loop, workers)
+    chosen: _Server = server
+    chosen_loop: _Loop = loop
+
+    def run(on: socket.socket, parent: int | None) -> None:
+        _serve_one(app, on, chosen, chosen_loop, drain_timeout, config, parent)
+
+    if workers == 1:
+        try:
+            run(sock, None)
+        finally:
+            sock.close()
+        return
+    if _BALANCED_REUSEPORT:
+        # One SO_REUSEPORT socket per worker: Linux spreads new connections over them evenly (a shared
+        # socket goes to whichever worker accepts first, often one worker for a whole burst). The
+        # port was free a moment ago (bound above without SO_REUSEPORT); a later serve() still fails.
+        sock.close()
+        _supervise(workers, run, lambda: _listen(host, bound, backlog, reuse_port=True), drain_timeout)
+    else:
+        try:
+            _supervise(workers, run, sock.dup, drain_timeout)
+        finally:
+            sock.close()
+
+
+_Server = Literal["granian", "hypercorn"]
+_Loop = Literal["uvloop", "asyncio"]
+_BACKLOG = 1024
+_SIGNALS = (signal.SIGTERM, signal.SIGINT)
+
+
+_BALANCED_REUSEPORT = sys.platform == "linux"
+
+
+def _listen(host: str, port: int, backlog: int, *, reuse_port: bool = False) -> socket.socket:
+    """A listening socket; without ``reuse_port``, no other process can listen beside it.
+
+    granian binds with SO_REUSEPORT by itself, which let a stale endpoint keep serving old code
+    next to a new one; binding here first makes that a start-up error instead.
+    """
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    # a restarted endpoint may bind while its predecessor's connections linger in TIME_WAIT
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    if reuse_port:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+    try:
+        sock.bind((host, port))
+        sock.listen(backlog)
+    except OSError as e:
+        sock.close()
+        if e.errno == errno.EADDRINUSE:
+            message = f"port {port} on {host} is already in use: stop the process listening there or pick another port"
+        else:
+            message = f"cannot listen on {host}:{port}: {e.strerror or e}"
+        # one line on stderr and exit status 1, not a traceback
+        raise SystemExit(f"restate_sdk.serve: {message}") from None
+    sock.set_inheritable(True)
+    return sock
+
+
+def _serve_one(
+    app: Any,
+    sock: socket.socket,
+    server: _Server,
+    loop: _Loop,
+    drain_timeout: float,
+    config: dict[str, Any],
+    parent: int | None,
+) -> None:
+    """Serve on ``sock`` in this process until SIGTERM or SIGINT (or, in a worker, until the parent is gone)."""
+
     async def main() -> None:
         stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            loop.add_signal_handler(sig, stop.set)
+        running = asyncio.get_running_loop()
+        for sig in _SIGNALS:
+            running.add_signal_handler(sig, stop.set)
+        if parent is not None:
+            # a worker: signals held back since the fork arrive now, at the handlers above
+            signal.pthread_sigmask(signal.SIG_UNBLOCK, _SIGNALS)
+            watchdog = running.create_task(_watch_parent(parent, stop))
+            watchdog.add_done_callback(lambda _: None)
 
         async def shutdown_trigger() -> None:
             await stop.wait()
@@ -69,11 +179,10 @@ def serve(
             log.info("shutting down")
 
         if server == "granian":
-            await _serve_granian(app, host, port, shutdown_trigger, config)
+            await _serve_granian(app, sock, shutdown_trigger, config)
         else:
-            await _serve_hypercorn(app, host, port, shutdown_trigger, config)
+            await _serve_hypercorn(app, sock, shutdown_trigger, config)
 
-    log.info("serving on http://%s:%d with %s on %s", host, port, server, loop)
     if loop == "uvloop":
         import uvloop
 
@@ -82,16 +191,136 @@ def serve(
         asyncio.run(main())
 
 
-async def _serve_granian(
-    app: Any, host: str, port: int, shutdown_trigger: Callable[[], Awaitable[None]], config: dict[str, Any]
+async def _watch_parent(parent: int, stop: asyncio.Event) -> None:
+    """A worker whose supervisor died (SIGKILL leaves no time to pass a signal on) drains and exits."""
+    while os.getppid() == parent:
+        await asyncio.sleep(1.0)
+    log.warning("worker %d: the supervising process is gone; shutting down", os.getpid())
+    stop.set()
+
+
+def _supervise(
+    workers: int,
+    run: Callable[[socket.socket, int | None], None],
+    open_socket: Callable[[], socket.socket],
+    drain_timeout: float,
 ) -> None:
+    """Fork ``workers`` processes that each ``run``; restart one that dies; pass SIGTERM/SIGINT on.
+
+    Each worker listens on its own socket from ``open_socket``, closed here when the worker ends so
+    that no new connection waits on a socket nobody accepts from.
+    """
+    me = os.getpid()
+    stopping = False
+
+    def on_signal(signum: int, frame: object) -> None:
+        nonlocal stopping
+        stopping = True
+
+    previous = {sig: signal.signal(sig, on_signal) for sig in _SIGNALS}
+    children: dict[int, int] = {}  # pid -> worker number
+    sockets: dict[int, socket.socket] = {}  # worker number -> its listening socket
+    restarts: list[float] = []
+
+    def spawn(number: int) -> None:
+        sock = open_socket()
+        # Held back across the fork: a worker takes signals once its event loop handles them.
+        signal.pthread_sigmask(signal.SIG_BLOCK, _SIGNALS)
+        pid = os.fork()
+        if pid == 0:
+            code = 0
+            try:
+                for sig in _SIGNALS:
+                    signal.signal(sig, signal.SIG_DFL)
+                for other in sockets.values():
+                    other.close()
+                log.info("worker %d serving (pid %d)", number, os.getpid())
+                run(sock, me)
+            except SystemExit as e:
+                code = e.code if isinstance(e.code, int) else 1
+            except BaseException:
+                log.exception("worker %d (pid %d) failed", number, os.getpid())
+                code = 1
+            finally:
+                logging.shutdown()
+                os._exit(code)
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, _SIGNALS)
+        children[pid] = number
+        sockets[number] = sock
+
+    try:
+        for number in range(1, workers + 1):
+            spawn(number)
+        forwarded = False
+        deadline = 0.0
+        while children:
+            if stopping and not forwarded:
+                forwarded = True
+                deadline = time.monotonic() + drain_timeout + _STOP_GRACE
+                log.info("stopping %d worker(s)", len(children))
+                for pid in children:
+                    with contextlib.suppress(ProcessLookupError):
+                        os.kill(pid, signal.SIGTERM)
+            if forwarded and time.monotonic() > deadline:
+                for pid, number in children.items():
+                    log.warning("worker %d (pid %d) did not stop in time: killing it", number, pid)
+                    with contextlib.suppress(ProcessLookupError):
+                        os.kill(pid, signal.SIGKILL)
+                deadline = float("inf")
+            pid, status = os.waitpid(-1, os.WNOHANG)
+            if pid == 0:
+                time.sleep(0.05)
+                continue
+            number = children.pop(pid, None)
+            if number is None:
+                continue
+            sockets.pop(number).close()
+            if stopping:
+                continue
+            log.warning("worker %d (pid %d) %s; starting a new one", number, pid, _describe(status))
+            now = time.monotonic()
+            restarts[:] = [t for t in restarts if now - t < 10.0] + [now]
+            if len(restarts) > 2 * workers:
+                time.sleep(1.0)  # a worker that dies at start must not fork in a tight loop
+            if not stopping:
+                spawn(number)
+    finally:
+        for sock in sockets.values():
+            sock.close()
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+_STOP_GRACE = 15.0
+
+
+def _describe(status: int) -> str:
+    if os.WIFSIGNALED(status):
+        return f"was killed by {signal.Signals(os.WTERMSIG(status)).name}"
+    return f"exited with status {os.WEXITSTATUS(status)}"
+
+
+async def _serve_granian(
+    app: Any, sock: socket.socket, shutdown_trigger: Callable[[], Awaitable[None]], config: dict[str, Any]
+) -> None:
+    from granian._granian import SocketHolder
     from granian.constants import HTTPModes, Interfaces
     from granian.http import HTTP2Settings
     from granian.log import LogLevels
     from granian.server.embed import Server
 
+    class ServerOnSocket(Server):
+        """granian's embedded server on our listening socket, instead of one it binds with SO_REUSEPORT."""
+
+        def _init_shared_socket(self) -> None:
+            # granian's own hook for making the socket its workers share (granian >= 2.5)
+            self._ssp = None
+            self._shd = SocketHolder(os.dup(sock.fileno()), False, self.backlog)  # pyright: ignore[reportCallIssue]
+            self._sfd = self._shd.get_fd()
+
+    address, port = sock.getsockname()[:2]
     options: dict[str, Any] = {
-        "address": host,
+        "address": address,
         "port": port,
         # RSGI, granian's own interface, when the app speaks it (an Endpoint does): a whole response
         # goes out in one call instead of awaited ASGI messages (docs/decisions.md)
@@ -101,12 +330,12 @@ async def _serve_granian(
         "log_level": LogLevels.warning,
         # restate-server multiplexes a deployment's invocations over one h2 connection, and an
         # invocation can stay open for minutes: lift the caps on streams and on requests in flight.
-        "backlog": 1024,
+        "backlog": _BACKLOG,
         "backpressure": 2**20,
         "http2_settings": HTTP2Settings(max_concurrent_streams=2**31 - 1),
     }
     options.update(config)
-    granian = Server(app, **options)
+    granian = ServerOnSocket(app, **options)
     # granian warns on every start that its embedded mode is experimental; we chose it knowingly.
     logging.getLogger("_granian").addFilter(lambda record: "experimental" not in record.getMessage())
 
@@ -122,13 +351,14 @@ async def _serve_granian(
 
 
 async def _serve_hypercorn(
-    app: Any, host: str, port: int, shutdown_trigger: Callable[[], Awaitable[None]], config: dict[str, Any]
+    app: Any, sock: socket.socket, shutdown_trigger: Callable[[], Awaitable[None]], config: dict[str, Any]
 ) -> None:
     from hypercorn.asyncio import serve as hypercorn_serve  # pyright: ignore[reportUnknownVariableType]
     from hypercorn.config import Config
 
     cfg = Config()
-    cfg.bind = [f"{host}:{port}"]
+    cfg.bind = [f"fd://{os.dup(sock.fileno())}"]  # hypercorn owns (and closes) the copy
+    cfg.backlog = _BACKLOG
     cfg.h2_max_concurrent_streams = 2**31 - 1
     # hypercorn's default (1000 requests per connection) sends GOAWAY and drops the connection with
     # invocations still streaming on it; restate-server keeps one h2 connection per deployment.
