@@ -112,13 +112,12 @@ def served(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFact
                 yield Served(process, port, log, ingress)
     finally:
         if process.poll() is None:
-            process.kill()
-            process.wait()
-        for pid in {int(p) for p in re.findall(r"serving \(pid (\d+)\)", log.read_text())}:
+            process.terminate()  # the supervisor stops its workers
             try:
-                os.kill(pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                process.kill()  # its workers notice within a second and exit
+                process.wait()
 
 
 def _both_answer(served: Served) -> set[int]:
