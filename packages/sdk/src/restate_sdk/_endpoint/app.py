@@ -11,7 +11,7 @@ import contextlib
 import dataclasses
 import logging
 from collections.abc import Iterable, Sequence
-from typing import Any
+from typing import Any, Literal
 
 import msgspec
 
@@ -44,7 +44,11 @@ class Endpoint:
         identity_keys: Sequence[str] | None = None,
         middleware: Sequence[Middleware] | None = None,
         as_terminal_error: AsTerminalError | None = None,
+        protocol: ProtocolOption | None = None,
     ) -> None:
+        if protocol not in (None, "bidi", "request_response"):
+            raise SdkUsageError(f"protocol must be None, 'bidi' or 'request_response', not {protocol!r}")
+        self.protocol: ProtocolOption | None = protocol  # the mode discovery announces (see app())
         self.services: dict[str, _Definition] = {}
         for s in services:
             if s.name in self.services:
@@ -128,7 +132,7 @@ class Endpoint:
                 f"unsupported manifest versions in accept {headers.get('accept')!r}; this SDK serves v2..v4",
             )
             return
-        mode = "BIDI_STREAM" if http_version == "2" else "REQUEST_RESPONSE"
+        mode = _protocol_mode(self.protocol, http_version)
         body = self._manifests.get((version, mode))
         if body is None:
             try:
@@ -225,6 +229,18 @@ class Endpoint:
         return info
 
 
+ProtocolOption = Literal["bidi", "request_response"]
+
+
+def _protocol_mode(
+    protocol: ProtocolOption | None, http_version: str
+) -> Literal["BIDI_STREAM", "REQUEST_RESPONSE"]:
+    """The mode discovery announces: as configured, else streaming over HTTP/2 only."""
+    if protocol is None:
+        return "BIDI_STREAM" if http_version == "2" else "REQUEST_RESPONSE"
+    return "BIDI_STREAM" if protocol == "bidi" else "REQUEST_RESPONSE"
+
+
 def _protocol_version(content_type: str) -> int | None:
     # exact strings (protocol.md §1.3): int() would also take " 6", "+6", "06" or "0_6", and the
     # response echoes the content type back
@@ -282,6 +298,7 @@ def app(
     identity_keys: Sequence[str] | None = None,
     middleware: Sequence[Middleware] | None = None,
     as_terminal_error: AsTerminalError | None = None,
+    protocol: ProtocolOption | None = None,
 ) -> Endpoint:
     """Build the ASGI application serving ``services``.
 
@@ -296,7 +313,16 @@ def app(
 
     ``as_terminal_error`` maps an exception a handler raises to a ``TerminalError`` (or None to
     keep retrying); a service's or a handler's own ``as_terminal_error=`` wins over it.
+
+    ``protocol``: ``None`` (the default) streams over HTTP/2 and answers in request-response mode
+    over HTTP/1.1; ``"request_response"`` always answers in request-response mode, for servers or
+    proxies that cannot stream a request and a response at once over HTTP/2 (each suspension then
+    ends the attempt, and restate-server sends a new request to continue); ``"bidi"`` always streams.
     """
     return Endpoint(
-        services, identity_keys=identity_keys, middleware=middleware, as_terminal_error=as_terminal_error
+        services,
+        identity_keys=identity_keys,
+        middleware=middleware,
+        as_terminal_error=as_terminal_error,
+        protocol=protocol,
     )
