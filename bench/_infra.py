@@ -257,7 +257,7 @@ class RestateServer:
     admin: str
 
 
-def start_restate(workdir: Path) -> RestateServer:
+def start_restate(workdir: Path, extra_env: dict[str, str] | None = None) -> RestateServer:
     binary = find_restate_server()
     ingress, admin, node = free_port(), free_port(), free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("RESTATE_")}
@@ -271,6 +271,7 @@ def start_restate(workdir: Path) -> RestateServer:
         RESTATE_ADMIN__BIND_ADDRESS=f"127.0.0.1:{admin}",
         RESTATE_BIND_ADDRESS=f"127.0.0.1:{node}",
     )
+    env.update(extra_env or {})
     process = Process(
         "restate-server",
         [str(binary), "--base-dir", str(workdir / "restate-data"), "--no-logo"],

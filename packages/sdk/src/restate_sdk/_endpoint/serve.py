@@ -269,7 +269,7 @@ def _supervise(
                 deadline = float("inf")
             pid, status = os.waitpid(-1, os.WNOHANG)
             if pid == 0:
-                time.sleep(0.05)
+                time.sleep(0.2)
                 continue
             number = children.pop(pid, None)
             if number is None:
