@@ -267,22 +267,20 @@ def _supervise(
                     with contextlib.suppress(ProcessLookupError):
                         os.kill(pid, signal.SIGKILL)
                 deadline = float("inf")
-            pid, status = os.waitpid(-1, os.WNOHANG)
-            if pid == 0:
+            ended = _ended(children)
+            if not ended:
                 time.sleep(0.2)
                 continue
-            number = children.pop(pid, None)
-            if number is None:
-                continue
-            sockets.pop(number).close()
-            if stopping:
-                continue
-            log.warning("worker %d (pid %d) %s; starting a new one", number, pid, _describe(status))
-            now = time.monotonic()
-            restarts[:] = [t for t in restarts if now - t < 10.0] + [now]
-            if len(restarts) > 2 * workers:
-                time.sleep(1.0)  # a worker that dies at start must not fork in a tight loop
-            if not stopping:
+            for pid, status in ended:
+                number = children.pop(pid)
+                sockets.pop(number).close()
+                if stopping:
+                    continue
+                log.warning("worker %d (pid %d) %s; starting a new one", number, pid, _describe(status))
+                now = time.monotonic()
+                restarts[:] = [t for t in restarts if now - t < 10.0] + [now]
+                if len(restarts) > 2 * workers:
+                    time.sleep(1.0)  # a worker that dies at start must not fork in a tight loop
                 spawn(number)
     finally:
         for sock in sockets.values():
@@ -292,6 +290,16 @@ def _supervise(
 
 
 _STOP_GRACE = 15.0
+
+
+def _ended(children: dict[int, int]) -> list[tuple[int, int]]:
+    """The workers that have exited, with their wait status (only ours: other children stay unreaped)."""
+    ended: list[tuple[int, int]] = []
+    for pid in list(children):
+        done, status = os.waitpid(pid, os.WNOHANG)
+        if done:
+            ended.append((pid, status))
+    return ended
 
 
 def _describe(status: int) -> str:
