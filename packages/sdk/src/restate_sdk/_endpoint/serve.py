@@ -237,7 +237,7 @@ def _supervise(
                 log.info("worker %d serving (pid %d)", number, os.getpid())
                 run(sock, me)
             except SystemExit as e:
-                code = e.code if isinstance(e.code, int) else 1
+                code = e.code if isinstance(e.code, int) else (0 if e.code is None else 1)
             except BaseException:
                 log.exception("worker %d (pid %d) failed", number, os.getpid())
                 code = 1
