@@ -39,8 +39,8 @@ def serve(
     finish (up to ``drain_timeout`` seconds), and new attempts get 503 so restate-server retries
     them elsewhere or later.
 
-    The port is bound once, here, and only this call's workers share it: a port that another
-    process listens on ends the program at once with a one-line error.
+    The port is bound here, without SO_REUSEPORT, before the server starts: a port that another
+    process listens on ends the program at once with a one-line error (exit status 1).
 
     ``workers``: processes serving the one port (default 1: this process). With more, this process
     forks them (POSIX only), restarts one that dies (logged as a warning), and on SIGTERM or SIGINT
