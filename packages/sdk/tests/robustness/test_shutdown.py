@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import socket
 import subprocess
 import time
 import uuid
@@ -216,11 +217,14 @@ async def test_serve_does_not_fail_on_hypercorns_errors_after_the_drain(
     async def drained() -> None:
         return None
 
-    monkeypatch.setattr(hypercorn.asyncio, "serve", trips_after_shutdown)
-    await serve_module._serve_hypercorn(app, "127.0.0.1", 0, drained, {})  # logged, not raised
-    monkeypatch.setattr(hypercorn.asyncio, "serve", trips_while_serving)
-    with pytest.raises(KeyError):
-        await serve_module._serve_hypercorn(app, "127.0.0.1", 0, drained, {})
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        sock.listen()
+        monkeypatch.setattr(hypercorn.asyncio, "serve", trips_after_shutdown)
+        await serve_module._serve_hypercorn(app, sock, drained, {})  # logged, not raised
+        monkeypatch.setattr(hypercorn.asyncio, "serve", trips_while_serving)
+        with pytest.raises(KeyError):
+            await serve_module._serve_hypercorn(app, sock, drained, {})
 
 
 # ---- the plain hypercorn command line ---------------------------------------------------------------
