@@ -36,8 +36,3 @@ def test_request_response_over_http2(ingress: httpx.Client) -> None:
     assert ingress.post("/Steps/chain", json=key).json() == "Hello #1!"
     assert ingress.post("/Steps/nap", json=20).json() == "rested"
     assert ingress.post(f"/Counter/{key}/current").json() == 1
-
-
-def test_an_unknown_protocol_is_refused() -> None:
-    with pytest.raises(restate.SdkUsageError, match="'bidi' or 'request_response'"):
-        restate.app(SERVICES, protocol="streaming")  # type: ignore[arg-type]
