@@ -71,6 +71,9 @@ class MessageFactory:
         random_seed: int = 0,
         retry_count: int = 0,
         duration_ms: int = 0,
+        scope: str | None = None,
+        limit_key: str | None = None,
+        idempotency_key: str | None = None,
     ) -> bytes:
         return self.frame(
             m.StartMessage(
@@ -83,6 +86,9 @@ class MessageFactory:
                 retry_count_since_last_stored_entry=retry_count,
                 duration_since_last_stored_entry=duration_ms,
                 random_seed=random_seed,
+                scope=scope,
+                limit_key=limit_key,
+                idempotency_key=idempotency_key,
             )
         )
 
@@ -171,6 +177,8 @@ class MessageFactory:
         key: str = "",
         headers: Iterable[tuple[str, str]] = (),
         idempotency_key: str | None = None,
+        scope: str | None = None,
+        limit_key: str | None = None,
         name: str = "",
     ) -> bytes:
         return self.frame(
@@ -181,6 +189,8 @@ class MessageFactory:
                 headers=[m.Header(k, v) for k, v in headers],
                 key=key,
                 idempotency_key=idempotency_key,
+                scope=scope,
+                limit_key=limit_key,
                 invocation_id_notification_idx=invocation_id_completion,
                 result_completion_id=result_completion,
                 name=name,
@@ -198,6 +208,8 @@ class MessageFactory:
         key: str = "",
         headers: Iterable[tuple[str, str]] = (),
         idempotency_key: str | None = None,
+        scope: str | None = None,
+        limit_key: str | None = None,
         name: str = "",
     ) -> bytes:
         return self.frame(
@@ -209,6 +221,8 @@ class MessageFactory:
                 headers=[m.Header(k, v) for k, v in headers],
                 key=key,
                 idempotency_key=idempotency_key,
+                scope=scope,
+                limit_key=limit_key,
                 invocation_id_notification_idx=invocation_id_completion,
                 name=name,
             )
@@ -332,8 +346,25 @@ class MessageFactory:
         )
 
     def propose_run(
-        self, completion_id: int, *, value: bytes | None = None, failure: m.Failure | None = None
+        self,
+        completion_id: int,
+        *,
+        value: bytes | None = None,
+        failure: m.Failure | None = None,
+        ack: bool = False,
     ) -> bytes:
         return self.frame(
-            m.ProposeRunCompletionMessage(result_completion_id=completion_id, value=value, failure=failure)
+            m.ProposeRunCompletionMessage(result_completion_id=completion_id, value=value, failure=failure),
+            ack=ack,
         )
+
+    # ---- V7 control messages (protocol-v7.md) ------------------------------------------------------
+
+    def run_ack(self, completion_id: int) -> bytes:
+        return self.frame(m.ProposeRunCompletionAckMessage(completion_id=completion_id))
+
+    def suspension_on(self, future: m.Future) -> bytes:
+        return self.frame(m.SuspensionMessage(awaiting_on=future))
+
+    def awaiting_on(self, future: m.Future) -> bytes:
+        return self.frame(m.AwaitingOnMessage(awaiting_on=future))

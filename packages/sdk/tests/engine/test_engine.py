@@ -21,6 +21,7 @@ from restate_sdk._engine.engine import (
 )
 from restate_sdk._engine.errors import JournalMismatch, ProtocolError, ProtocolViolation, UnsupportedFeature
 from restate_sdk._engine.messages import MessageType as T
+from restate_sdk._engine.wire import encode_varint
 
 from .factory import MessageFactory, chunks, engine_for
 from .vectors import (
@@ -564,7 +565,7 @@ def test_eof_before_the_journal_is_complete() -> None:
 # ---- malformed input ------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("type_id", [0x0006, 0x0007, 0x040F, 0x0415, 0x8000, 0xFC00, 0xFFFF])
+@pytest.mark.parametrize("type_id", [0x0008, 0x040F, 0x0415, 0x8000, 0xFC00, 0xFFFF])
 def test_unknown_message_type(type_id: int) -> None:
     engine = engine_for(f.fresh())
     with pytest.raises(ProtocolViolation, match=rf"^unknown message type 0x{type_id:04x}$"):
@@ -572,8 +573,20 @@ def test_unknown_message_type(type_id: int) -> None:
 
 
 def test_unknown_message_type_first() -> None:
-    with pytest.raises(ProtocolViolation, match=r"^unknown message type 0x0006$"):
-        InvocationEngine().receive_data(f.raw(0x0006))
+    with pytest.raises(ProtocolViolation, match=r"^unknown message type 0x0008$"):
+        InvocationEngine().receive_data(f.raw(0x0008))
+
+
+def test_a_deep_future_tree_from_the_server_is_refused_undecoded() -> None:
+    # SuspensionMessage and AwaitingOnMessage only go to the server; their Future trees could nest
+    # deeper than the decoder recurses, so they are refused on the type alone
+    payload = b"\x0a\x00"
+    for _ in range(5000):
+        payload = b"\x22" + encode_varint(len(payload)) + payload  # Future{nested_futures: [payload]}
+    payload = b"\x0a" + encode_varint(len(payload)) + payload  # AwaitingOnMessage{awaiting_on}
+    engine = processing()
+    with pytest.raises(ProtocolViolation, match=r"^unexpected AwaitingOnMessage while processing$"):
+        engine.receive_data(f.raw(0x0006, payload))
 
 
 def test_message_exceeding_max_size() -> None:
@@ -605,8 +618,8 @@ def test_writing_a_message_over_the_limit_is_refused() -> None:
 
 
 def test_unsupported_protocol_version() -> None:
-    with pytest.raises(UnsupportedFeature, match=r"^service protocol v7 is not supported \(5..6 are\)$"):
-        InvocationEngine(7)
+    with pytest.raises(UnsupportedFeature, match=r"^service protocol v8 is not supported \(5..7 are\)$"):
+        InvocationEngine(8)
     with pytest.raises(UnsupportedFeature, match=r"v4"):
         InvocationEngine(4)
 
@@ -652,6 +665,7 @@ def test_journal_of_notifications_only() -> None:
         (SUSPENSION_ON_2.data, "SuspensionMessage"),
         (ERROR_MESSAGE.data, "ErrorMessage"),
         (PROPOSE_RUN_X.data, "ProposeRunCompletionMessage"),
+        (f.raw(0x0006, b"\x0a\x02\x12\x00"), "AwaitingOnMessage"),
     ],
 )
 def test_messages_the_runtime_may_not_send_now(late: bytes, name: str) -> None:

@@ -35,6 +35,7 @@ NESTED: frozenset[type[Any]] = frozenset(
         m.StateEntry,
         m.WorkflowTarget,
         m.IdempotentRequestTarget,
+        m.Future,
     }
 )
 ALL_CLASSES: list[type[Any]] = sorted(set(MESSAGES.values()) | NESTED, key=lambda c: c.__name__)
@@ -67,10 +68,13 @@ def _field_strategy(kind: Kind, nested: Any) -> st.SearchStrategy[Any]:
         Kind.REPEATED_STRING: st.lists(TEXT, max_size=3),
         Kind.REPEATED_BYTES: st.lists(BLOB, max_size=3),
     }
+    # deferred: a message may hold its own class (Future.nested_futures)
     if kind is Kind.MESSAGE:
-        return message_strategy(nested)
+        return st.deferred(lambda: message_strategy(nested))
     if kind is Kind.REPEATED_MESSAGE:
-        return st.lists(message_strategy(nested), max_size=3)
+        return st.lists(
+            st.deferred(lambda: message_strategy(nested)), max_size=2 if nested is m.Future else 3
+        )
     return scalar[kind]
 
 

@@ -37,6 +37,18 @@ from .vectors import (
     SUSPENSION_ON_2,
     SUSPENSION_PACKED_PAYLOAD,
     SUSPENSION_UNPACKED_PAYLOAD,
+    V7_ATTACH_WORKFLOW_SCOPED,
+    V7_AWAITING_ON_1,
+    V7_CALL_GREETER_SCOPED,
+    V7_ERROR_FAIL,
+    V7_ERROR_PAUSE,
+    V7_GET_OUTPUT_IDEMPOTENT_SCOPED,
+    V7_ONE_WAY_CALL_GREETER_SCOPED,
+    V7_PROPOSE_RUN_OK_ACK,
+    V7_RUN_ACK_1,
+    V7_START_SCOPED,
+    V7_SUSPENSION_ON_2,
+    V7_SUSPENSION_WAIT_FIRST,
     Vector,
 )
 
@@ -49,6 +61,7 @@ NESTED: frozenset[type[Any]] = frozenset(
         m.StateEntry,
         m.WorkflowTarget,
         m.IdempotentRequestTarget,
+        m.Future,
     }
 )
 ALL_CLASSES: list[type[Any]] = sorted(set(MESSAGES.values()) | NESTED, key=lambda c: c.__name__)
@@ -153,6 +166,23 @@ REPRESENTATIVE: list[Any] = [
     m.NotificationMessage(completion_id=4, state_keys=m.StateKeys([b"a"])),
     m.NotificationMessage(signal_id=1, void=True),
     m.NotificationMessage(signal_name="go", value=b"v"),
+    # V7
+    m.Future(
+        waiting_completions=[1, U32],
+        waiting_signals=[1],
+        waiting_named_signals=["go", ""],
+        nested_futures=[m.Future(waiting_signals=[17]), m.Future(waiting_completions=[2], combinator_type=4)],
+        combinator_type=2,
+    ),
+    m.SuspensionMessage(awaiting_on=m.Future(waiting_completions=[3], combinator_type=1)),
+    m.AwaitingOnMessage(awaiting_on=m.Future(waiting_named_signals=["x"]), executing_side_effects=True),
+    m.ProposeRunCompletionAckMessage(completion_id=U32),
+    m.ErrorMessage(code=500, behavior=m.ErrorBehavior.FAIL),
+    m.StartMessage(id=b"x", scope="", limit_key="a/b", idempotency_key="ik"),
+    m.CallCommandMessage(service_name="S", handler_name="h", scope="s", limit_key="l1/l2"),
+    m.OneWayCallCommandMessage(service_name="S", handler_name="h", scope="s", limit_key=""),
+    m.WorkflowTarget(workflow_name="W", workflow_key="k", scope="s"),
+    m.IdempotentRequestTarget(service_name="S", handler_name="h", idempotency_key="ik", scope="s"),
 ]
 
 
@@ -219,6 +249,86 @@ PINNED: list[tuple[Vector, Any]] = [
     (CALL_INVOCATION_ID_2, m.NotificationMessage(completion_id=2, invocation_id="inv_1x")),
     (CALL_COMPLETION_3, m.NotificationMessage(completion_id=3, value=b'"r"')),
     (CANCEL_SIGNAL, m.NotificationMessage(signal_id=1, void=True)),
+    # V7
+    (V7_PROPOSE_RUN_OK_ACK, m.ProposeRunCompletionMessage(result_completion_id=1, value=b"ok")),
+    (V7_RUN_ACK_1, m.ProposeRunCompletionAckMessage(completion_id=1)),
+    (
+        V7_AWAITING_ON_1,
+        m.AwaitingOnMessage(
+            awaiting_on=m.Future(waiting_completions=[1], waiting_signals=[1], combinator_type=1)
+        ),
+    ),
+    (
+        V7_SUSPENSION_WAIT_FIRST,
+        m.SuspensionMessage(
+            awaiting_on=m.Future(
+                waiting_signals=[1],
+                nested_futures=[m.Future(waiting_completions=[2, 3], combinator_type=1)],
+                combinator_type=1,
+            )
+        ),
+    ),
+    (
+        V7_SUSPENSION_ON_2,
+        m.SuspensionMessage(
+            awaiting_on=m.Future(waiting_completions=[2], waiting_signals=[1], combinator_type=1)
+        ),
+    ),
+    (V7_ERROR_PAUSE, m.ErrorMessage(code=500, message="x", behavior=m.ErrorBehavior.PAUSE)),
+    (V7_ERROR_FAIL, m.ErrorMessage(code=500, message="x", behavior=m.ErrorBehavior.FAIL)),
+    (
+        V7_START_SCOPED,
+        m.StartMessage(
+            id=INVOCATION_ID,
+            debug_id=DEBUG_ID,
+            known_entries=1,
+            partial_state=True,
+            random_seed=42,
+            scope="checkout",
+            limit_key="tenant1",
+            idempotency_key="k1",
+        ),
+    ),
+    (
+        V7_CALL_GREETER_SCOPED,
+        m.CallCommandMessage(
+            service_name="Greeter",
+            handler_name="greet",
+            parameter=b'"bob"',
+            key="k",
+            scope="s1",
+            limit_key="t/u",
+            invocation_id_notification_idx=1,
+            result_completion_id=2,
+        ),
+    ),
+    (
+        V7_ONE_WAY_CALL_GREETER_SCOPED,
+        m.OneWayCallCommandMessage(
+            service_name="Greeter",
+            handler_name="greet",
+            invoke_time=5000,
+            idempotency_key="ik",
+            scope="s1",
+            limit_key="t",
+            invocation_id_notification_idx=1,
+        ),
+    ),
+    (
+        V7_ATTACH_WORKFLOW_SCOPED,
+        m.AttachInvocationCommandMessage(
+            workflow_target=m.WorkflowTarget("W", "id", scope="s"), result_completion_id=1
+        ),
+    ),
+    (
+        V7_GET_OUTPUT_IDEMPOTENT_SCOPED,
+        m.GetInvocationOutputCommandMessage(
+            idempotent_request_target=m.IdempotentRequestTarget(
+                service_name="S", handler_name="h", idempotency_key="ik", scope="s"
+            ),
+            result_completion_id=2,
+        ),
+    ),
 ]
 
 

@@ -13,20 +13,31 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import re
 from collections import deque
 from dataclasses import fields, replace
 from enum import Enum
 from typing import Any, Final, cast
 
 from . import messages as m
+from .awaiting import Awaited, AwaitNode, Combinator, flat_leaves, to_future_message
 from .errors import JournalMismatch, ProtocolViolation, UnsupportedFeature
 from .framing import DEFAULT_MAX_MESSAGE_SIZE, FrameBuffer, encode_header
+from .handles import (
+    CANCEL_HANDLE,
+    CANCEL_SIGNAL_ID,
+    Handle,
+    completion,
+    named_signal,
+    signal,
+)
 
 __all__ = [
     "CANCEL_HANDLE",
     "Handle",
     "InvocationEngine",
     "Phase",
+    "check_scope",
     "completion",
     "named_signal",
     "signal",
@@ -58,25 +69,6 @@ TRANSITIONS: Final[dict[tuple[Phase, Input], Phase]] = {
     (Phase.PROCESSING, Input.SEND_TERMINAL): Phase.CLOSED,
 }
 
-# A handle names the notification that completes an operation.
-COMPLETION, SIGNAL, NAMED_SIGNAL = 0, 1, 2
-Handle = tuple[int, int | str]
-
-
-def completion(completion_id: int) -> Handle:
-    return (COMPLETION, completion_id)
-
-
-def signal(idx: int) -> Handle:
-    return (SIGNAL, idx)
-
-
-def named_signal(name: str) -> Handle:
-    return (NAMED_SIGNAL, name)
-
-
-CANCEL_SIGNAL_ID: Final = 1
-CANCEL_HANDLE: Final = signal(CANCEL_SIGNAL_ID)
 _FIRST_USER_SIGNAL: Final = 17
 
 # Fields not compared on replay (protocol.md §6.2): times are recomputed on every attempt.
@@ -87,13 +79,17 @@ _NOT_COMPARED: Final[dict[type[Any], tuple[str, ...]]] = {
 
 Result = bytes | m.Failure
 
+SUPPORTED_VERSIONS: Final = (5, 6, 7)
+# Sent by the SDK only; refused before decoding (a Future tree from the peer could nest without bound).
+_OUTBOUND_ONLY: Final = frozenset({m.MessageType.SUSPENSION, m.MessageType.AWAITING_ON})
+
 
 class InvocationEngine:
     """One invocation attempt, from StartMessage to End/Suspension/Error."""
 
     def __init__(self, version: int = 6, *, max_message_size: int = DEFAULT_MAX_MESSAGE_SIZE) -> None:
-        if version not in (5, 6):
-            raise UnsupportedFeature(f"service protocol v{version} is not supported (5..6 are)")
+        if version not in SUPPORTED_VERSIONS:
+            raise UnsupportedFeature(f"service protocol v{version} is not supported (5..7 are)")
         self.version = version
         self.phase = Phase.WAITING_START
         self.max_message_size = max_message_size
@@ -111,6 +107,8 @@ class InvocationEngine:
         self._arrived: deque[Handle] = deque()
         self._ready: set[Handle] = set()
         self._next_completion = 1
+        # V7: run results proposed with the ack bit, released as notifications when acked (§7.3)
+        self._proposed: dict[int, m.ProposeRunCompletionMessage] = {}
         self._next_signal = _FIRST_USER_SIGNAL
         self._state: dict[bytes, bytes | None] = {}
         self._partial_state = True
@@ -150,6 +148,10 @@ class InvocationEngine:
             return
         self._frames.feed(data)
         while (frame := self._frames.next_frame()) is not None:
+            if frame.type in _OUTBOUND_ONLY:
+                raise ProtocolViolation(
+                    f"unexpected {m.MESSAGES[frame.type].__name__} while {self.phase.value}"
+                )
             try:
                 cls = m.MESSAGES[frame.type]
             except KeyError:
@@ -188,6 +190,9 @@ class InvocationEngine:
                 raise ProtocolViolation(f"the journal must start with InputCommand, got {type(msg).__name__}")
             self._replay.append(msg)
             self.known_commands += 1
+        elif isinstance(msg, m.ProposeRunCompletionAckMessage):
+            self._run_acked(msg.completion_id)
+            return
         elif isinstance(msg, m.CommandAckMessage):
             return  # we never request acks; tolerate them anyway
         else:
@@ -218,6 +223,25 @@ class InvocationEngine:
         self._notifications[handle] = msg
         self._arrived.append(handle)
 
+    def _run_acked(self, completion_id: int) -> None:
+        """V7: the proposed result of a run is stored; it arrives now, in the notification order (§7.4).
+
+        An ack can come while the handler is still replaying (a run whose result the journal lacks is
+        executed again before the recorded commands after it are consumed); the arrival order is what
+        counts, and on the next attempt the journaled notification stands at this same position.
+        """
+        proposal = self._proposed.pop(completion_id, None)
+        if proposal is None:
+            raise ProtocolViolation(
+                f"ProposeRunCompletionAck for completion {completion_id}, which was not proposed"
+            )
+        self._store_notification(
+            m.NotificationMessage(
+                completion_id=completion_id, value=proposal.value, failure=proposal.failure
+            ),
+            m.MessageType.RUN_COMPLETION,
+        )
+
     # ---- output -------------------------------------------------------------------------------
 
     def data_to_send(self) -> bytes:
@@ -228,14 +252,14 @@ class InvocationEngine:
         self._out.clear()
         return data
 
-    def _write(self, msg: Any) -> None:
+    def _write(self, msg: Any, *, ack: bool = False) -> None:
         payload = m.encode_message(msg)
         if len(payload) > self.max_message_size:
             raise UnsupportedFeature(
                 f"{type(msg).__name__} of {len(payload)} bytes exceeds the message size limit of "
                 f"{self.max_message_size} bytes"
             )
-        self._out += encode_header(msg.TYPE, len(payload))
+        self._out += encode_header(msg.TYPE, len(payload), ack=ack)
         self._out += payload
 
     def _command(self, msg: Any) -> Any:
@@ -337,6 +361,21 @@ class InvocationEngine:
         return self.start.key if self.start else ""
 
     @property
+    def scope(self) -> str | None:
+        """V7: the invocation's scope; None if the server did not send one (always, below V7)."""
+        return self.start.scope if self.start and self.version >= 7 else None
+
+    @property
+    def limit_key(self) -> str | None:
+        """V7: the invocation's limit key; None if unknown (servers without vqueues never send it)."""
+        return self.start.limit_key if self.start and self.version >= 7 else None
+
+    @property
+    def idempotency_key(self) -> str | None:
+        """V7: the invocation's idempotency key; None if unknown (not "not idempotent", see §9.5)."""
+        return self.start.idempotency_key if self.start and self.version >= 7 else None
+
+    @property
     def random_seed(self) -> int:
         assert self.start is not None
         if self.version >= 6:
@@ -418,9 +457,16 @@ class InvocationEngine:
         key: str = "",
         headers: list[tuple[str, str]] | None = None,
         idempotency_key: str | None = None,
+        scope: str | None = None,
+        limit_key: str | None = None,
         name: str = "",
     ) -> tuple[Handle, Handle]:
-        """Returns the handles of (the callee's invocation id, the call's result)."""
+        """Returns the handles of (the callee's invocation id, the call's result).
+
+        ``scope`` and ``limit_key`` (V7) must pass ``check_scope``: they are sent as given, which is
+        the form the server journals, so a replay compares equal.
+        """
+        self._check_scope(scope, limit_key)
         id_cid = self._completion_id()
         result_cid = self._completion_id()
         self._command(
@@ -431,6 +477,8 @@ class InvocationEngine:
                 headers=[m.Header(k, v) for k, v in headers or ()],
                 key=key,
                 idempotency_key=idempotency_key,
+                scope=scope,
+                limit_key=limit_key,
                 invocation_id_notification_idx=id_cid,
                 result_completion_id=result_cid,
                 name=name,
@@ -448,9 +496,12 @@ class InvocationEngine:
         headers: list[tuple[str, str]] | None = None,
         idempotency_key: str | None = None,
         invoke_time_ms: int = 0,
+        scope: str | None = None,
+        limit_key: str | None = None,
         name: str = "",
     ) -> Handle:
-        """Returns the handle of the callee's invocation id."""
+        """Returns the handle of the callee's invocation id (``scope``, ``limit_key``: see ``call``)."""
+        self._check_scope(scope, limit_key)
         id_cid = self._completion_id()
         self._command(
             m.OneWayCallCommandMessage(
@@ -461,11 +512,23 @@ class InvocationEngine:
                 headers=[m.Header(k, v) for k, v in headers or ()],
                 key=key,
                 idempotency_key=idempotency_key,
+                scope=scope,
+                limit_key=limit_key,
                 invocation_id_notification_idx=id_cid,
                 name=name,
             )
         )
         return completion(id_cid)
+
+    def _check_scope(self, scope: str | None, limit_key: str | None) -> None:
+        if scope is None and limit_key is None:
+            return
+        check_scope(scope, limit_key)
+        if self.version < 7:
+            raise UnsupportedFeature(
+                f"scope and limit_key need service protocol v7, this invocation runs on v{self.version} "
+                "(restate-server 1.7 speaks v7 with RESTATE_EXPERIMENTAL_ENABLE_PROTOCOL_V7=true)"
+            )
 
     def run(self, name: str = "") -> tuple[Handle, int]:
         """Journal a side effect; returns its handle and its command index."""
@@ -475,17 +538,24 @@ class InvocationEngine:
         return completion(cid), index
 
     def propose_run_completion(self, handle: Handle, result: Result) -> None:
-        """Send the outcome of a side effect; it counts once the server echoes it back as a notification."""
+        """Send the outcome of a side effect; it counts once the server has stored it.
+
+        V5/V6: the server echoes the result back as a RunCompletion notification. V7: the proposal asks
+        for an ack (header bit 47) and the engine keeps the result until the small ack arrives (§7).
+        """
         if self.phase is Phase.CLOSED:
             return
         cid = handle[1]
         assert isinstance(cid, int)
         if isinstance(result, m.Failure):
-            self._write(
-                m.ProposeRunCompletionMessage(result_completion_id=cid, failure=self._failure(result))
-            )
+            msg = m.ProposeRunCompletionMessage(result_completion_id=cid, failure=self._failure(result))
         else:
-            self._write(m.ProposeRunCompletionMessage(result_completion_id=cid, value=result))
+            msg = m.ProposeRunCompletionMessage(result_completion_id=cid, value=result)
+        if self.version >= 7:
+            self._proposed[cid] = msg
+            self._write(msg, ack=True)
+        else:
+            self._write(msg)
 
     def run_retry_info(self, command_index: int) -> tuple[int, int]:
         """(retry count, ms spent) that apply to the run at ``command_index`` (protocol.md §6.4)."""
@@ -587,20 +657,41 @@ class InvocationEngine:
 
     def suspend(self, handles: list[Handle]) -> None:
         """Stop here; the server resumes the invocation when any of ``handles`` completes."""
-        msg = m.SuspensionMessage()
-        for kind, ident in {*handles, CANCEL_HANDLE}:
-            if kind == COMPLETION:
-                msg.waiting_completions.append(int(ident))
-            elif kind == SIGNAL:
-                msg.waiting_signals.append(int(ident))
-            else:
-                msg.waiting_named_signals.append(str(ident))
-        msg.waiting_completions.sort()
-        msg.waiting_signals.sort()
-        msg.waiting_named_signals.sort()
+        self.suspend_on(
+            handles[0] if len(handles) == 1 else AwaitNode(Combinator.FIRST_COMPLETED, tuple(handles))
+        )
+
+    def suspend_on(self, awaited: Awaited) -> None:
+        """Stop here; the server resumes the invocation when ``awaited`` (or a cancellation) resolves.
+
+        V7 sends the tree (protocol-v7.md §4.3, §5); V5/V6 can only list its leaves, and the server
+        resumes there when any of them completes.
+        """
+        if self.version >= 7:
+            msg = m.SuspensionMessage(awaiting_on=to_future_message(awaited))
+        else:
+            flat = flat_leaves(awaited)
+            msg = m.SuspensionMessage(
+                waiting_completions=flat.waiting_completions,
+                waiting_signals=flat.waiting_signals,
+                waiting_named_signals=flat.waiting_named_signals,
+            )
         self._move(Input.SEND_TERMINAL)  # check before encoding: no bytes after a terminal message
         self._write(msg)
         self.outcome = "suspended"
+
+    def awaiting_on(self, awaited: Awaited) -> bool:
+        """V7: tell the server what the handler is blocked on (AwaitingOnMessage, §6); True if sent.
+
+        Only a hint for observability (``sys_invocation_state``). Nothing is sent below V7, while
+        replaying, or once input is closed (then the attempt suspends instead). Call it when the handler
+        blocks, not while a ``ctx.run`` closure it waits for is executing (shared-core's default), and
+        not in a loop: every message restarts the server's inactivity timer.
+        """
+        if self.version < 7 or self.phase is not Phase.PROCESSING or self.input_closed:
+            return False
+        self._write(m.AwaitingOnMessage(awaiting_on=to_future_message(awaited)))
+        return True
 
     def fail(
         self,
@@ -612,8 +703,15 @@ class InvocationEngine:
         command_type: int | None = None,
         command_name: str | None = None,
         next_retry_delay_ms: int | None = None,
+        behavior: m.ErrorBehavior = m.ErrorBehavior.RETRY,
     ) -> None:
-        """End the attempt with an ErrorMessage: the server retries it."""
+        """End the attempt with an ErrorMessage; ``behavior`` says what the server does next.
+
+        RETRY: another attempt, by the retry policy (or after ``next_retry_delay_ms``). PAUSE and FAIL
+        exist from V7 on (protocol-v7.md §8): the invocation is paused, or ends with this error as its
+        failure. Below V7 ``behavior`` is not sent, so the server retries: its retry policy's
+        ``on-max-attempts`` (pause or kill) decides once the attempts run out.
+        """
         if self.phase is Phase.CLOSED:
             return
         self._write(
@@ -625,6 +723,7 @@ class InvocationEngine:
                 related_command_name=None if command_name is None else _utf8(command_name),
                 related_command_type=command_type,
                 next_retry_delay=next_retry_delay_ms,
+                behavior=int(behavior) if self.version >= 7 else 0,
             )
         )
         self._move(Input.SEND_TERMINAL)
@@ -634,6 +733,35 @@ class InvocationEngine:
         if failure.metadata and self.version < 6:
             return m.Failure(code=failure.code, message=failure.message)  # V5 has no metadata field
         return failure
+
+
+_RESTRICTED = re.compile(r"[A-Za-z0-9_.\-]{1,36}")
+
+
+def check_scope(scope: str | None, limit_key: str | None) -> None:
+    """Raise ValueError unless ``scope``/``limit_key`` are values restate-server accepts as they are.
+
+    A scope is 1-36 characters from ``A-Z a-z 0-9 _ . -``; a limit key is ``level1`` or
+    ``level1/level2``, each level like a scope, and needs a scope (protocol-v7.md §9.2, §9.3). Only
+    that canonical form is accepted: the server journals the canonical form, and anything else
+    ("", "a/") would make the next replay differ from the journal.
+    """
+    if scope is not None and not _RESTRICTED.fullmatch(scope):
+        raise ValueError(
+            f"invalid scope {scope!r}: use 1 to 36 characters from A-Z, a-z, 0-9, '_', '.' and '-'"
+            + (", or scope=None for no scope" if scope == "" else "")
+        )
+    if limit_key is None:
+        return
+    if scope is None:
+        raise ValueError(f"limit_key {limit_key!r} needs a scope: pass scope= as well")
+    levels = limit_key.split("/")
+    if len(levels) > 2 or not all(_RESTRICTED.fullmatch(level) for level in levels):
+        raise ValueError(
+            f"invalid limit_key {limit_key!r}: use 'level1' or 'level1/level2', each level 1 to 36 "
+            "characters from A-Z, a-z, 0-9, '_', '.' and '-'"
+            + (", or limit_key=None for no limit key" if limit_key == "" else "")
+        )
 
 
 def _utf8(text: str) -> str:

@@ -1,4 +1,4 @@
-"""Every V5/V6 protocol message, declared once.
+"""Every V5-V7 protocol message, declared once.
 
 Each class is a slotted dataclass whose fields carry their protobuf number and kind
 (``pb(number, kind)``); ``@message(type_id)`` turns that into the class's field table and registers
@@ -6,7 +6,8 @@ it in ``MESSAGES``. ``encode_message`` and ``decode_message`` read only those ta
 
 Oneofs are flattened: every arm is its own optional attribute, ``None`` when absent.
 Restate's ``Value`` wrapper is flattened to ``bytes``; ``Void`` to ``True``.
-Names follow reference/protocol.md §5.
+Names follow reference/protocol.md §5; what V7 adds follows reference/protocol-v7.md. A field a
+version does not define is simply left unset (None, empty) when writing for that version.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from typing import Any, ClassVar, TypeVar, cast
 from .errors import ProtocolViolation
 from .wire import VARINT_KINDS, Kind, decode_fields, decode_packed_varints, encode_varint
 
-__all__ = ["MESSAGES", "MessageType", "decode_message", "encode_message", "pb"]
+__all__ = ["MESSAGES", "ErrorBehavior", "MessageType", "decode_message", "encode_message", "pb"]
 
 
 class MessageType(IntEnum):
@@ -30,6 +31,8 @@ class MessageType(IntEnum):
     END = 0x0003
     COMMAND_ACK = 0x0004
     PROPOSE_RUN_COMPLETION = 0x0005
+    AWAITING_ON = 0x0006  # V7
+    PROPOSE_RUN_COMPLETION_ACK = 0x0007  # V7
     INPUT_COMMAND = 0x0400
     OUTPUT_COMMAND = 0x0401
     GET_LAZY_STATE_COMMAND = 0x0402
@@ -72,7 +75,18 @@ class MessageType(IntEnum):
         return 0x8000 <= self < 0xFC00
 
 
-def pb(number: int, kind: Kind, default: Any = None, nested: type | None = None) -> Any:
+class ErrorBehavior(IntEnum):
+    """What the server does after an ErrorMessage (V7 ``ErrorMessage.behavior``, protocol-v7.md §8)."""
+
+    RETRY = 0  # retry by the retry policy (the only behaviour V5/V6 know)
+    PAUSE = 1  # pause the invocation until an operator resumes it
+    FAIL = 2  # end the invocation now with this error as its failure
+
+
+SELF = "self"  # ``nested=SELF``: a field holding the message's own class (Future.nested_futures)
+
+
+def pb(number: int, kind: Kind, default: Any = None, nested: type | str | None = None) -> Any:
     """Declare a protobuf field: its number and kind (and the class of a nested message)."""
     if kind in (Kind.REPEATED_UINT32, Kind.REPEATED_STRING, Kind.REPEATED_BYTES, Kind.REPEATED_MESSAGE):
         return cast(Any, field(default_factory=list, metadata={"pb": (number, kind, nested)}))
@@ -88,7 +102,12 @@ MESSAGES: dict[int, type[Any]] = {}
 
 def _table(cls: type[Any]) -> FieldTable:
     rows = [
-        (f.metadata["pb"][0], f.name, f.metadata["pb"][1], f.metadata["pb"][2])
+        (
+            f.metadata["pb"][0],
+            f.name,
+            f.metadata["pb"][1],
+            cls if f.metadata["pb"][2] == SELF else f.metadata["pb"][2],
+        )
         for f in dataclasses.fields(cls)
     ]
     return tuple(sorted(rows))
@@ -161,6 +180,7 @@ class StateEntry(Message):
 class WorkflowTarget(Message):
     workflow_name: str = pb(1, Kind.STRING, "")
     workflow_key: str = pb(2, Kind.STRING, "")
+    scope: str | None = pb(3, Kind.STRING)  # V7
 
 
 @message()
@@ -170,6 +190,7 @@ class IdempotentRequestTarget(Message):
     service_key: str | None = pb(2, Kind.STRING)
     handler_name: str = pb(3, Kind.STRING, "")
     idempotency_key: str = pb(4, Kind.STRING, "")
+    scope: str | None = pb(5, Kind.STRING)  # V7
 
 
 # ---- control messages (§5.2) ---------------------------------------------------------------
@@ -187,14 +208,33 @@ class StartMessage(Message):
     retry_count_since_last_stored_entry: int = pb(7, Kind.UINT32, 0)
     duration_since_last_stored_entry: int = pb(8, Kind.UINT64, 0)
     random_seed: int = pb(9, Kind.UINT64, 0)
+    # V7, filled only where the server knows them (protocol-v7.md §9.5)
+    scope: str | None = pb(10, Kind.STRING)
+    limit_key: str | None = pb(11, Kind.STRING)
+    idempotency_key: str | None = pb(12, Kind.STRING)
+
+
+@message()
+@dataclass(slots=True)
+class Future(Message):
+    """V7's await tree node (protocol-v7.md §4.1): ``combinator_type`` over the leaves and nested nodes."""
+
+    waiting_completions: list[int] = pb(1, Kind.REPEATED_UINT32)
+    waiting_signals: list[int] = pb(2, Kind.REPEATED_UINT32)
+    waiting_named_signals: list[str] = pb(3, Kind.REPEATED_STRING)
+    nested_futures: list[Future] = pb(4, Kind.REPEATED_MESSAGE, nested=SELF)
+    combinator_type: int = pb(5, Kind.UINT32, 0)  # a CombinatorType (awaiting.Combinator)
 
 
 @message(MessageType.SUSPENSION)
 @dataclass(slots=True)
 class SuspensionMessage(Message):
+    """Both shapes of 0x0001: fields 1-3 on V5/V6 (V7 reserves them), field 4 on V7 (protocol-v7.md §5)."""
+
     waiting_completions: list[int] = pb(1, Kind.REPEATED_UINT32)
     waiting_signals: list[int] = pb(2, Kind.REPEATED_UINT32)
     waiting_named_signals: list[str] = pb(3, Kind.REPEATED_STRING)
+    awaiting_on: Future | None = pb(4, Kind.MESSAGE, nested=Future)
 
 
 @message(MessageType.ERROR)
@@ -207,6 +247,7 @@ class ErrorMessage(Message):
     related_command_name: str | None = pb(5, Kind.STRING)
     related_command_type: int | None = pb(6, Kind.UINT32)
     next_retry_delay: int | None = pb(8, Kind.UINT64)
+    behavior: int = pb(9, Kind.UINT32, 0)  # V7: an ErrorBehavior; 0 (RETRY) is not encoded
 
 
 @message(MessageType.END)
@@ -227,6 +268,23 @@ class ProposeRunCompletionMessage(Message):
     result_completion_id: int = pb(1, Kind.UINT32, 0)
     value: bytes | None = pb(14, Kind.BYTES)  # raw bytes here, not a Value
     failure: Failure | None = pb(15, Kind.MESSAGE, nested=Failure)
+
+
+@message(MessageType.AWAITING_ON)
+@dataclass(slots=True)
+class AwaitingOnMessage(Message):
+    """V7, SDK to server: what the handler is blocked on, a hint for observability (protocol-v7.md §6)."""
+
+    awaiting_on: Future | None = pb(1, Kind.MESSAGE, nested=Future)
+    executing_side_effects: bool = pb(2, Kind.BOOL, False)
+
+
+@message(MessageType.PROPOSE_RUN_COMPLETION_ACK)
+@dataclass(slots=True)
+class ProposeRunCompletionAckMessage(Message):
+    """V7, server to SDK: the run result proposed with the ack bit is stored (protocol-v7.md §7)."""
+
+    completion_id: int = pb(1, Kind.UINT32, 0)
 
 
 # ---- commands (§5.3) -----------------------------------------------------------------------
@@ -343,6 +401,8 @@ class CallCommandMessage(Message):
     headers: list[Header] = pb(4, Kind.REPEATED_MESSAGE, nested=Header)
     key: str = pb(5, Kind.STRING, "")
     idempotency_key: str | None = pb(6, Kind.STRING)
+    scope: str | None = pb(7, Kind.STRING)  # V7
+    limit_key: str | None = pb(8, Kind.STRING)  # V7
     invocation_id_notification_idx: int = pb(10, Kind.UINT32, 0)
     result_completion_id: int = pb(11, Kind.UINT32, 0)
     name: str = pb(12, Kind.STRING, "")
@@ -358,6 +418,8 @@ class OneWayCallCommandMessage(Message):
     headers: list[Header] = pb(5, Kind.REPEATED_MESSAGE, nested=Header)
     key: str = pb(6, Kind.STRING, "")
     idempotency_key: str | None = pb(7, Kind.STRING)
+    scope: str | None = pb(8, Kind.STRING)  # V7
+    limit_key: str | None = pb(9, Kind.STRING)  # V7
     invocation_id_notification_idx: int = pb(10, Kind.UINT32, 0)
     name: str = pb(12, Kind.STRING, "")
 
