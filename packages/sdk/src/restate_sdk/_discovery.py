@@ -27,7 +27,7 @@ __all__ = [
 ]
 
 MANIFEST_VERSIONS = (4, 3, 2)  # preferred first
-MIN_PROTOCOL, MAX_PROTOCOL = 5, 6
+MIN_PROTOCOL, MAX_PROTOCOL = 5, 7  # restate-server without V7 enabled picks 6 (protocol-v7.md §2.2)
 
 
 class InputPayload(msgspec.Struct, rename="camel", omit_defaults=True, kw_only=True):

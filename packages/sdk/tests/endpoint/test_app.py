@@ -80,7 +80,7 @@ async def test_discovery_picks_the_highest_manifest_version_offered() -> None:
     assert headers["content-type"] == "application/vnd.restate.endpointmanifest.v4+json"
     manifest = msgspec.json.decode(body)
     assert manifest["protocolMode"] == "BIDI_STREAM"
-    assert (manifest["minProtocolVersion"], manifest["maxProtocolVersion"]) == (5, 6)
+    assert (manifest["minProtocolVersion"], manifest["maxProtocolVersion"]) == (5, 7)
     greeter, counter, flow = manifest["services"]
     assert greeter["documentation"] == "says hello"
     assert greeter["handlers"][0]["input"] == {

@@ -181,7 +181,7 @@ def test_random_bytes_into_the_engine(data: bytes, size: int, eof: bool) -> None
     frames=st.lists(FRAMES, max_size=6),
     size=st.integers(1, 100),
     eof=st.booleans(),
-    version=st.sampled_from([5, 6]),
+    version=st.sampled_from([5, 6, 7]),
 )
 def test_random_frames_into_the_engine(
     prefix: bytes, frames: list[bytes], size: int, eof: bool, version: int
@@ -195,7 +195,7 @@ def test_random_frames_into_the_engine(
     entries=st.lists(
         st.one_of(FRAMES, TYPED_MESSAGE.map(lambda tm: f.frame(tm[1], type_id=tm[0]))), max_size=6
     ),
-    version=st.sampled_from([5, 6]),
+    version=st.sampled_from([5, 6, 7]),
 )
 def test_random_start_and_journal_then_handler_calls(start: Any, entries: list[bytes], version: int) -> None:
     """Whatever the server sent (any StartMessage, any well- or ill-formed entries), the handler's calls
@@ -215,8 +215,10 @@ def test_random_start_and_journal_then_handler_calls(start: Any, entries: list[b
         engine.clear_state("k")
         handle = engine.sleep(1)
         engine.check_can_wait([handle])
+        engine.awaiting_on(handle)
         engine.call("S", "h", b"")
-        engine.run()
+        run, _ = engine.run()
+        engine.propose_run_completion(run, b"")
         engine.write_output(b"")
 
     only_protocol_errors(run)

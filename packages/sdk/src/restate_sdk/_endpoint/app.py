@@ -31,7 +31,7 @@ __all__ = ["Endpoint", "app"]
 log = logging.getLogger("restate_sdk")
 
 _INVOCATION_CT = "application/vnd.restate.invocation.v"
-_SUPPORTED_PROTOCOLS = (5, 6)
+_SUPPORTED_PROTOCOLS = (5, 6, 7)
 
 
 class Endpoint:
@@ -160,7 +160,7 @@ class Endpoint:
                 receive,
                 send,
                 415,
-                f"unsupported content-type {content_type!r}; expected {_INVOCATION_CT}5 or {_INVOCATION_CT}6",
+                f"unsupported content-type {content_type!r}; expected {_INVOCATION_CT}5, 6 or 7",
             )
             return
         try:
