@@ -157,17 +157,17 @@ def closed(version: int = 7) -> InvocationEngine:
     return engine
 
 
-def test_v7_suspend_on_one_completion() -> None:
+def test_v7_suspend_one_completion() -> None:
     engine = closed()
-    engine.suspend_on(completion(2))
+    engine.suspend(completion(2))
     assert engine.data_to_send() == V7_SUSPENSION_ON_2.data
     assert engine.outcome == "suspended"
     assert engine.phase is Phase.CLOSED
 
 
-def test_v7_suspend_on_wait_first_of_a_call_and_a_sleep() -> None:
+def test_v7_suspend_wait_first_of_a_call_and_a_sleep() -> None:
     engine = closed()
-    engine.suspend_on(node(FC, completion(2), completion(3)))
+    engine.suspend(node(FC, completion(2), completion(3)))
     assert engine.data_to_send() == V7_SUSPENSION_WAIT_FIRST.data
 
 
@@ -184,7 +184,7 @@ def test_v7_suspend_with_a_handle_list_sends_a_first_completed_tree() -> None:
 @pytest.mark.parametrize("version", [5, 6])
 def test_below_v7_a_suspension_lists_the_leaves_of_the_tree(version: int) -> None:
     engine = closed(version)
-    engine.suspend_on(node(ALL_OK, completion(3), node(FC, named_signal("go"), signal(17), completion(2))))
+    engine.suspend(node(ALL_OK, completion(3), node(FC, named_signal("go"), signal(17), completion(2))))
     assert engine.data_to_send() == SUSPENSION_MIXED.data
     engine = closed(version)
     engine.suspend([completion(2)])
@@ -193,7 +193,7 @@ def test_below_v7_a_suspension_lists_the_leaves_of_the_tree(version: int) -> Non
 
 def test_v7_suspension_never_sends_the_v6_fields() -> None:
     engine = closed()
-    engine.suspend_on(node(ALL, completion(2), signal(17), named_signal("go")))
+    engine.suspend(node(ALL, completion(2), signal(17), named_signal("go")))
     frame = engine.data_to_send()
     assert frame[:2] == b"\x00\x01"
     msg = m.decode_message(m.SuspensionMessage, frame[8:])
@@ -235,7 +235,7 @@ def test_awaiting_on_is_not_sent_while_replaying_or_once_input_closed() -> None:
     assert engine.awaiting_on(completion(1)) is False
     assert closed().awaiting_on(completion(1)) is False
     engine = processing()
-    engine.suspend_on(completion(1))
+    engine.suspend(completion(1))
     engine.data_to_send()
     assert engine.awaiting_on(completion(1)) is False
     assert engine.data_to_send() == b""

@@ -655,18 +655,17 @@ class InvocationEngine:
         self._move(Input.SEND_TERMINAL)
         self.outcome = "failure" if isinstance(result, m.Failure) else "success"
 
-    def suspend(self, handles: list[Handle]) -> None:
-        """Stop here; the server resumes the invocation when any of ``handles`` completes."""
-        self.suspend_on(
-            handles[0] if len(handles) == 1 else AwaitNode(Combinator.FIRST_COMPLETED, tuple(handles))
-        )
-
-    def suspend_on(self, awaited: Awaited) -> None:
+    def suspend(self, awaited: Awaited | list[Handle]) -> None:
         """Stop here; the server resumes the invocation when ``awaited`` (or a cancellation) resolves.
 
-        V7 sends the tree (protocol-v7.md §4.3, §5); V5/V6 can only list its leaves, and the server
-        resumes there when any of them completes.
+        ``awaited`` is a handle, an await tree, or a list of handles (any of them). V7 sends the tree
+        (protocol-v7.md §4.3, §5); V5/V6 can only list its leaves, and the server resumes there when
+        any of them completes.
         """
+        if isinstance(awaited, list):
+            awaited = (
+                awaited[0] if len(awaited) == 1 else AwaitNode(Combinator.FIRST_COMPLETED, tuple(awaited))
+            )
         if self.version >= 7:
             msg = m.SuspensionMessage(awaiting_on=to_future_message(awaited))
         else:
