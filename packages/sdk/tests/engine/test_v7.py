@@ -6,8 +6,17 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from restate_sdk._engine import messages as m
-from restate_sdk._engine.awaiting import MAX_WIRE_DEPTH, AwaitNode, Combinator, to_future_message
+from restate_sdk._engine.awaiting import (
+    MAX_WIRE_DEPTH,
+    AwaitNode,
+    Combinator,
+    flat_leaves,
+    leaves,
+    to_future_message,
+)
 from restate_sdk._engine.engine import InvocationEngine, Phase, check_scope, completion
 from restate_sdk._engine.errors import JournalMismatch, ProtocolViolation, UnsupportedFeature
 from restate_sdk._engine.handles import named_signal, signal
@@ -146,6 +155,46 @@ def test_a_deep_tree_is_flattened_into_an_unknown_node_at_the_depth_limit() -> N
     assert sorted(cursor.waiting_completions) == list(range(3000 - MAX_WIRE_DEPTH + 1))
     # the whole tree encodes and decodes
     assert m.decode_message(m.Future, m.encode_message(future)) == future
+
+
+HANDLES = st.one_of(
+    st.integers(1, 40).map(completion),
+    st.integers(1, 20).map(signal),
+    st.sampled_from("abc").map(named_signal),
+)
+TREES = st.recursive(
+    HANDLES,
+    lambda children: st.builds(
+        AwaitNode, st.sampled_from(list(Combinator)), st.lists(children, max_size=4).map(tuple)
+    ),
+    max_leaves=12,
+)
+
+
+def _wire_leaves(future: m.Future) -> set[Any]:
+    own = {completion(c) for c in future.waiting_completions}
+    own |= {signal(i) for i in future.waiting_signals} | {
+        named_signal(n) for n in future.waiting_named_signals
+    }
+    for nested in future.nested_futures:
+        own |= _wire_leaves(nested)
+    return own
+
+
+def _no_empty_node(future: m.Future) -> bool:
+    has_leaf = bool(future.waiting_completions or future.waiting_signals or future.waiting_named_signals)
+    return (has_leaf or bool(future.nested_futures)) and all(_no_empty_node(n) for n in future.nested_futures)
+
+
+@settings(max_examples=150, deadline=None, database=None)
+@given(awaited=TREES)
+def test_any_tree_keeps_its_leaves_and_has_no_empty_node(awaited: Any) -> None:
+    future = to_future_message(awaited)
+    assert _wire_leaves(future) == {*leaves(awaited), signal(1)}
+    assert _no_empty_node(future)
+    assert future.combinator_type == FC
+    assert m.decode_message(m.Future, m.encode_message(future)) == future
+    assert _wire_leaves(flat_leaves(awaited)) == {*leaves(awaited), signal(1)}  # what V5/V6 list
 
 
 # ---- suspension (v7 §5) ------------------------------------------------------------------------------
