@@ -283,7 +283,7 @@ class Tally:
 def _runs_an_attempt(case: Case) -> bool:
     """Whether the endpoint answers ``case`` with 200 and an attempt (which may end before the body)."""
     ct = case.headers.get("content-type")
-    return case.path.split("?")[0].endswith(INVOKE) and ct in (f"{CT}5", f"{CT}6")
+    return case.path.split("?")[0].endswith(INVOKE) and ct in (f"{CT}5", f"{CT}6", f"{CT}7")
 
 
 def _check_stream(case: Case, body: bytes) -> str | None:
