@@ -487,7 +487,7 @@ class _Promise:
         await RestateFuture[None](self._ctx._runtime, handle, lambda _: None)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class RunClosure:
     """One ``ctx.run`` for the attempt to execute: its journal place, function and policy."""
 

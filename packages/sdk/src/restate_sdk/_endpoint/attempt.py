@@ -106,23 +106,11 @@ class Attempt:
             return [k.decode() for k in n.state_keys.keys]
         return None
 
-    async def wait(self, awaited: Awaited) -> None:
-        await self._wait(self._engine.watch(awaited) if isinstance(awaited, AwaitNode) else awaited)
-
-    async def completions(self, items: Sequence[tuple[Handle, T]]) -> AsyncIterator[T]:
-        engine = self._engine
-        by_handle: dict[Handle, list[T]] = {}
-        for handle, item in items:
-            by_handle.setdefault(handle, []).append(item)
-        watch = engine.watch(AwaitNode(Combinator.FIRST_COMPLETED, tuple(h for h, _ in items)), each=True)
-        for _ in items:
-            if not engine.advance(watch):  # the usual case once results are in: no wait at all
-                await self._wait(watch)
-            yield by_handle[watch.take()].pop(0)
-
-    async def _wait(self, awaited: Handle | Watch) -> None:
+    async def wait(self, awaited: Awaited | Watch) -> None:
         """Block until ``awaited`` is resolved; suspend, or raise the cancellation, when the engine says so."""
         engine = self._engine
+        if isinstance(awaited, AwaitNode):
+            awaited = engine.watch(awaited)
         while True:
             try:
                 step = engine.next_step(awaited, draining=self._draining)
@@ -139,12 +127,23 @@ class Attempt:
             if step is Step.SUSPENDED:
                 await self.flush()
                 raise Suspended()
-            # READ or WAIT_RUN: whatever was written goes out first (things may change meanwhile)
+            # READ or WAIT_RUN. Whatever changes the answer (input, a run's end, draining) sets
+            # _progress, also while the flush below awaits: then the wait returns at once.
             self._progress.clear()
-            if await self.flush():
-                continue
+            await self.flush()
             self._start_input()
             await self._progress.wait()
+
+    async def completions(self, items: Sequence[tuple[Handle, T]]) -> AsyncIterator[T]:
+        engine = self._engine
+        by_handle: dict[Handle, list[T]] = {}
+        for handle, item in items:
+            by_handle.setdefault(handle, []).append(item)
+        watch = engine.watch(AwaitNode(Combinator.FIRST_COMPLETED, tuple(h for h, _ in items)), each=True)
+        for _ in items:
+            if not engine.advance(watch):  # the usual case once results are in: no wait at all
+                await self.wait(watch)
+            yield by_handle[watch.take()].pop(0)
 
     async def _cancel_children(self) -> None:
         """Cancel every call still running; a call's invocation id may have to be awaited first."""
@@ -153,7 +152,7 @@ class Attempt:
             if engine.is_ready(result_handle):
                 continue
             if not engine.is_ready(id_handle):
-                await self._wait(id_handle)  # the engine no longer answers CANCELLED
+                await self.wait(id_handle)  # the engine no longer answers CANCELLED
             engine.cancel_invocation(self.take_result(id_handle))
 
     # ---- the rest of the runtime the context uses ------------------------------------------------
@@ -218,14 +217,12 @@ class Attempt:
 
     # ---- input and output ------------------------------------------------------------------------
 
-    async def flush(self) -> bool:
-        """Send what the engine wrote so far; False if there was nothing."""
+    async def flush(self) -> None:
+        """Send what the engine wrote so far."""
         async with self._lock:
             data = self._engine.data_to_send()
             if data:
                 await self._write(data, False)
-                return True
-        return False
 
     def _start_input(self) -> None:
         # Notifications are read only once the handler waits for one: a handler that never blocks

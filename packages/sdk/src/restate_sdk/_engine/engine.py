@@ -320,7 +320,7 @@ class InvocationEngine:
         """Start evaluating ``awaited`` (see ``Watch``); pass the watch to ``next_step``."""
         watch = Watch(awaited, each=each)
         ready = self._ready
-        for handle in dict.fromkeys(awaited.leaves()):  # the leaves already shown, in tree order
+        for handle in watch.index:  # the leaves already shown, in tree order
             if handle in ready:
                 watch.complete(handle, self._notifications[handle].failure is None)
         watch.cursor = len(self._shown)
