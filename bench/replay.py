@@ -6,8 +6,8 @@ bytes to ``InvocationEngine`` in 16 KiB chunks (like HTTP/2 DATA frames), then r
 way the context does (``engine.run`` -> completed -> ``engine.result``) and write the output.
 
 The figure of merit is time per entry, which must stay flat as the journal grows. A second column
-runs the same journal through ``InvocationContext`` (``await ctx.run(...)``) to include the context
-layer. Usage::
+runs the same journal through an ``Attempt``'s ``InvocationContext`` (``await ctx.run(...)``) to
+include the context layer. Usage::
 
     uv run python bench/replay.py [--quick]
 """
@@ -18,8 +18,8 @@ import argparse
 import time
 from typing import Any
 
-from restate_sdk._context_impl import InvocationContext
 from restate_sdk._definitions import HandlerInfo
+from restate_sdk._endpoint.attempt import Attempt
 from restate_sdk._engine import messages as m
 from restate_sdk._engine.engine import InvocationEngine
 from restate_sdk._engine.framing import encode_header
@@ -98,7 +98,11 @@ def _info() -> HandlerInfo:
 _INFO: HandlerInfo | None = None
 
 
-async def _noflush() -> None:
+async def _noread() -> None:
+    return None
+
+
+async def _nowrite(data: bytes, end: bool) -> None:
     return None
 
 
@@ -109,7 +113,7 @@ def replay_context(journal: bytes, n: int) -> None:
     for i in range(0, len(journal), CHUNK):
         engine.receive_data(journal[i : i + CHUNK])
     engine.receive_eof()
-    ctx = InvocationContext(engine, _INFO, _noflush, {})
+    ctx = Attempt(engine, _INFO, _noread, _nowrite, {}).context
     coro = _handler(ctx, n)
     try:  # every result is already in the journal: the coroutine never really waits
         coro.send(None)

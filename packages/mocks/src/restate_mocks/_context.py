@@ -16,7 +16,7 @@ import itertools
 import random as _random
 import time as _time
 import uuid as _uuid
-from collections.abc import Awaitable, Callable, Coroutine, Generator, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Generator, Mapping, Sequence
 from datetime import timedelta
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, NoReturn, TypeVar, cast
@@ -35,7 +35,8 @@ from restate_sdk import (
     serde_for,
 )
 from restate_sdk._context_impl import _encode_generic, _target
-from restate_sdk._engine.engine import Handle
+from restate_sdk._engine.awaiting import Awaited, AwaitNode, Combinator, Watch, leaves
+from restate_sdk._engine.handles import Handle
 from restate_sdk._shortcuts import CallShortcuts
 from restate_sdk._sync_context import SyncContext
 
@@ -82,6 +83,7 @@ __all__ = ["MockContext"]
 
 _ANY_JSON: JsonSerde[Any] = JsonSerde()
 E = TypeVar("E", bound=Expectation)
+T = TypeVar("T")
 
 
 def _identity(value: Any) -> Any:
@@ -410,7 +412,7 @@ class MockContext(CallShortcuts):
         raise error
 
     def _wake(self) -> None:
-        """Something completed: let every waiting ``wait_any`` look again."""
+        """Something completed: let every waiting ``wait`` look again."""
         waiters, self._waiters = self._waiters, []
         for waiter in waiters:
             loop = waiter.get_loop()
@@ -430,11 +432,9 @@ class MockContext(CallShortcuts):
         return handle, slot
 
     def _future(self, handle: Handle) -> RestateFuture[Any]:
-        return RestateFuture(self._as_sdk(), handle, _identity)
+        return RestateFuture(self, handle, _identity)
 
-    def _as_sdk(self) -> InvocationContext:
-        # The SDK's futures and combinators only use is_completed, take_result and wait_any.
-        return cast("InvocationContext", self)
+    # the SDK's waiting protocol (restate_sdk._futures.Waiting): what futures and combinators use
 
     def is_completed(self, handle: Handle) -> bool:
         return self._slots[handle].done
@@ -449,10 +449,21 @@ class MockContext(CallShortcuts):
             self.failures.append(value)
         return value
 
-    async def wait_any(self, handles: list[Handle]) -> None:
-        """Wait until one of ``handles`` completes: a run finishes, or the test completes one."""
-        slots = [self._slots[h] for h in handles]
-        while not any(s.done for s in slots):
+    def _resolved(self, awaited: Awaited) -> bool:
+        if not isinstance(awaited, AwaitNode):
+            return self._slots[awaited].done
+        watch = Watch(awaited)
+        for handle in dict.fromkeys(awaited.leaves()):
+            slot = self._slots[handle]
+            if slot.done:
+                watch.complete(handle, not isinstance(slot.value, BaseException))
+        return watch.resolved
+
+    async def wait(self, awaited: Awaited) -> None:
+        """Wait until ``awaited`` is resolved: runs finish, or the test completes what it waits for."""
+        every = [self._slots[h] for h in dict.fromkeys(leaves(awaited))]
+        while not self._resolved(awaited):
+            slots = [s for s in every if not s.done]
             if self._blocking:
                 self._blocked(slots)
             runs: set[asyncio.Future[Any]] = {
@@ -471,6 +482,18 @@ class MockContext(CallShortcuts):
                     self._waiters.remove(progress)
             if not done:
                 self._blocked(slots)
+
+    async def completions(self, items: Sequence[tuple[Handle, T]]) -> AsyncIterator[T]:
+        """Yield each item once its handle completes (those already complete first, in order)."""
+        remaining = list(items)
+        while remaining:
+            done = [item for item in remaining if self._slots[item[0]].done]
+            if not done:
+                await self.wait(AwaitNode(Combinator.FIRST_COMPLETED, tuple(h for h, _ in remaining)))
+                continue
+            for item in done:
+                remaining.remove(item)
+                yield item[1]
 
     def _blocked(self, slots: list[Slot]) -> NoReturn:
         what = ", ".join(s.what for s in slots)
@@ -763,7 +786,7 @@ class MockContext(CallShortcuts):
                 )
                 outcome = ("raises", MissingStubError(missing))
         self._settle(slot, outcome)
-        return CallFuture(self._as_sdk(), handle, id_handle, _identity)
+        return CallFuture(self, handle, id_handle, _identity)
 
     def _typed_call(
         self,
@@ -824,7 +847,7 @@ class MockContext(CallShortcuts):
         self.sends.append(
             CallRecord(service, handler, arg, key, idempotency_key, dict(headers or {}), delay, invocation_id)
         )
-        return SendHandle(self._as_sdk(), id_handle)
+        return SendHandle(self, id_handle)
 
     def _typed_send(
         self,
@@ -1052,7 +1075,7 @@ class _MockSyncContext(SyncContext):
     """The SDK's blocking context for ``def`` handlers, over a MockContext instead of an engine."""
 
     def __init__(self, mock: MockContext) -> None:  # no super().__init__(): there is no event loop to bind
-        self._ctx = mock._as_sdk()
+        self._ctx = cast("InvocationContext", mock)  # SyncContext only forwards Context methods
         self._bridge = cast("_Bridge", _MockBridge(mock))
 
 

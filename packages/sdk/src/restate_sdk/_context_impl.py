@@ -1,37 +1,36 @@
-"""The invocation context: turns Context calls into engine commands and awaits their results.
+"""The invocation context: a thin facade from Context calls to engine operations and futures.
 
-This is the only module that drives the engine on behalf of user code. It runs on the endpoint's
-event loop; ``wait_any`` is where a handler blocks, flushes, suspends or learns it was cancelled.
+Each ``ctx.*`` call checks the handler kind, encodes its value, calls one engine method and wraps the
+handle it returns in a future. Waiting, running closures and the attempt's errors belong to the
+attempt (``_endpoint/attempt.py``), which the context knows only as a ``Runtime``.
 """
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import logging
 import random as _random
 import time as _time
-import traceback
 import typing
 import uuid as _uuid
 import weakref
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from ._codecs import JsonSerde, Serde, serde_for
 from ._context import Request
 from ._definitions import HandlerInfo, handler_info
 from ._engine import messages as m
-from ._engine.engine import CANCEL_HANDLE, Handle, InvocationEngine
+from ._engine.engine import Handle, InvocationEngine, named_signal
 from ._engine.errors import ProtocolError
 from ._errors import SdkUsageError, TerminalError
-from ._futures import CallFuture, RestateFuture, SendHandle
+from ._futures import CallFuture, RestateFuture, SendHandle, Waiting
 from ._middleware import Middleware, OperationInfo, OperationKind, open_operation, traced_run
 from ._shortcuts import CallShortcuts
-from ._threads import call_blocking_aware
 
-__all__ = ["InvocationContext", "Suspended"]
+__all__ = ["AttemptEnded", "InvocationContext", "RunClosure", "RunPolicy", "Runtime", "Suspended"]
 
 T = TypeVar("T")
 log = logging.getLogger("restate_sdk")
@@ -75,108 +74,52 @@ def _journaled_headers(recorded: Any, headers: Mapping[str, str] | None) -> dict
     return merged
 
 
+class Runtime(Waiting, Protocol):
+    """What the context needs from its attempt: waiting, plus the attempt's engine, runs and errors."""
+
+    @property
+    def engine(self) -> InvocationEngine: ...
+
+    def broken(self, error: ProtocolError) -> None:
+        """Remember a protocol error: the attempt fails with it even if user code swallows it."""
+        ...
+
+    def start_run(self, run: RunClosure) -> None:
+        """Execute a ``ctx.run`` closure and propose its result."""
+        ...
+
+    def call_started(self, id_handle: Handle, result_handle: Handle) -> None:
+        """A call went out: cancelled along with this invocation while it runs."""
+        ...
+
+
 class InvocationContext(CallShortcuts):
     """Implements every Context protocol for one attempt (kind checks happen at call time)."""
 
     def __init__(
         self,
-        engine: InvocationEngine,
+        runtime: Runtime,
         info: HandlerInfo,
-        flush: Callable[[], Awaitable[None]],
         attempt_headers: Mapping[str, str],
         middleware: Sequence[Middleware] = (),
     ) -> None:
-        self._engine = engine
+        self._runtime = runtime
+        self._engine = runtime.engine
         self._middleware = middleware
         self._info = info
-        self._flush = flush
         self._attempt_headers = attempt_headers
-        self._progress = asyncio.Event()
-        self._runs: set[asyncio.Task[None]] = set()
-        self._child_calls: list[tuple[Handle, Handle]] = []  # (invocation id, result) of each call
-        self._cancelled = False
         self._rng: _random.Random | None = None
-        self.protocol_error: ProtocolError | None = None
-        self.error: BaseException | None = None
-        """The exception that ended the attempt (the handler's, or a run's the server retries)."""
-        self.handler_task: asyncio.Task[Any] | None = None
-        self.draining = False
-        self.start_input: Callable[[], None] = _nothing
-        """Set by the endpoint: start reading notifications (called before the handler first waits)."""
-
-    # ---- plumbing used by futures and the endpoint ----------------------------------------------
 
     def is_replaying(self) -> bool:
         """True while the handler re-executes what the journal already records."""
         return self._engine.replaying
-
-    def drain(self) -> None:
-        """The endpoint is shutting down: suspend at the next wait instead of waiting for input."""
-        self.draining = True
-        self.wake()
-
-    def wake(self) -> None:
-        """New input (or a finished run): let blocked waiters look again."""
-        self._progress.set()
-
-    def is_completed(self, handle: Handle) -> bool:
-        return self._engine.is_ready(handle)
-
-    def take_result(self, handle: Handle) -> Any:
-        """The raw result for ``handle``: bytes, str, list, None, or a TerminalError to raise."""
-        n = self._engine.result(handle)
-        if n.failure is not None:
-            return from_failure(n.failure)
-        if n.value is not None:
-            return n.value
-        if n.invocation_id is not None:
-            return n.invocation_id
-        if n.state_keys is not None:
-            return [k.decode() for k in n.state_keys.keys]
-        return None
-
-    async def wait_any(self, handles: list[Handle]) -> None:
-        """Block until one of ``handles`` completes; suspend when nothing more can arrive."""
-        engine = self._engine
-        while True:
-            # Cancellation is awaited along with every operation, in arrival order like the rest.
-            if engine.advance(handles if self._cancelled else [*handles, CANCEL_HANDLE]):
-                if any(engine.is_ready(h) for h in handles):
-                    return
-                self._cancelled = True
-                await self._cancel_children()
-                raise TerminalError("cancelled", status_code=409)
-            if engine.closed:
-                raise AttemptEnded()
-            try:
-                engine.check_can_wait(handles)
-            except ProtocolError as e:
-                self.protocol_error = e
-                raise
-            self._progress.clear()
-            await self._flush()
-            if (engine.input_closed or self.draining) and not self._runs:
-                engine.suspend(handles)
-                await self._flush()
-                raise Suspended()
-            self.start_input()
-            await self._progress.wait()
-
-    async def _cancel_children(self) -> None:
-        """Cancel every call still running; a call's invocation id may have to be awaited first."""
-        for id_handle, result_handle in self._child_calls:
-            if self._engine.is_ready(result_handle):
-                continue
-            if not self._engine.is_ready(id_handle):
-                await self.wait_any([id_handle])  # no longer watches the cancel signal itself
-            self._engine.cancel_invocation(self.take_result(id_handle))
 
     def _command(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         """Run an engine operation, remembering protocol errors even if user code swallows them."""
         try:
             return fn(*args, **kwargs)
         except ProtocolError as e:
-            self.protocol_error = e
+            self._runtime.broken(e)
             raise
 
     def _operation(
@@ -265,8 +208,7 @@ class InvocationContext(CallShortcuts):
         known, value, handle = self._command(self._engine.get_state, name)
         if not known:
             assert handle is not None
-            await self.wait_any([handle])
-            value = self.take_result(handle)
+            value = await RestateFuture[Any](self._runtime, handle, _same)
         if value is None:
             return None
         return (serde or (_ANY_JSON if type_hint is None else serde_for(type_hint))).decode(value)  # type: ignore[no-any-return]
@@ -276,8 +218,7 @@ class InvocationContext(CallShortcuts):
         known, keys, handle = self._command(self._engine.get_state_keys)
         if not known:
             assert handle is not None
-            await self.wait_any([handle])
-            keys = self.take_result(handle)
+            keys = await RestateFuture[list[str]](self._runtime, handle, _same)
         return keys
 
     def set(self, name: str, value: Any, serde: Serde[Any] | None = None) -> None:
@@ -317,74 +258,12 @@ class InvocationContext(CallShortcuts):
         if not self._engine.is_completed(handle):
             if self._middleware:
                 fn = traced_run(self._middleware, name, fn)
-            policy = _RunPolicy(
+            policy = RunPolicy(
                 max_attempts, max_duration, initial_retry_interval, retry_interval_factor, max_retry_interval
             )
-            task = asyncio.get_running_loop().create_task(
-                self._execute_run(handle, index, name, fn, args, serde, policy)
-            )
-            self._runs.add(task)
+            self._runtime.start_run(RunClosure(handle, index, name, fn, args, serde, policy))
         run_serde = serde
-        return RestateFuture(self, handle, lambda v: run_serde.decode(v))
-
-    async def _execute_run(
-        self,
-        handle: Handle,
-        index: int,
-        name: str,
-        fn: Callable[..., Any],
-        args: tuple[Any, ...],
-        serde: Serde[Any],
-        policy: _RunPolicy,
-    ) -> None:
-        started = _time.monotonic()
-        engine = self._engine
-        try:
-            try:
-                value = await call_blocking_aware(fn, args)
-                result: bytes | m.Failure | None = serde.encode(value)
-                # A result over the message size limit raises here (nothing is written) and fails
-                # the run like any other error: retried, or given up on, by the run's policy.
-                engine.propose_run_completion(handle, result)
-                result = None
-            except TerminalError as e:
-                result = to_failure(e)
-            except Exception as e:
-                retries, spent_ms = engine.run_retry_info(index)
-                spent_ms += int((_time.monotonic() - started) * 1000)
-                if policy.exhausted(retries + 1, spent_ms):
-                    log.warning("run %r failed after %d attempts, giving up: %s", name, retries + 1, e)
-                    result = m.Failure(
-                        code=500, message=f"run {name!r} failed after {retries + 1} attempts: {e}"
-                    )
-                else:
-                    log.info("run %r failed (attempt %d), the server will retry: %s", name, retries + 1, e)
-                    self.error = e
-                    engine.fail(
-                        500,
-                        f"{type(e).__name__}: {e}",
-                        stacktrace=traceback.format_exc(),
-                        command_index=index,
-                        command_type=int(m.MessageType.RUN_COMMAND),
-                        command_name=name or None,
-                        next_retry_delay_ms=policy.delay_ms(retries),
-                    )
-                    await self._flush()
-                    if self.handler_task is not None:
-                        self.handler_task.cancel()
-                    return
-            if result is not None:
-                try:
-                    engine.propose_run_completion(handle, result)
-                except ProtocolError as e:  # a failure too big to send: this attempt cannot go on
-                    self.protocol_error = e
-                    if self.handler_task is not None:
-                        self.handler_task.cancel()
-                    return
-            await self._flush()
-        finally:
-            self._runs.discard(asyncio.current_task())  # type: ignore[arg-type]
-            self.wake()
+        return RestateFuture(self._runtime, handle, lambda v: run_serde.decode(v))
 
     # ---- timers ---------------------------------------------------------------------------------
 
@@ -392,7 +271,7 @@ class InvocationContext(CallShortcuts):
         wake_up = int(_time.time() * 1000) + _ms(delta)
         with self._operation("sleep", name=name, delay_ms=_ms(delta)) if self._middleware else _UNTRACED:
             handle = self._command(self._engine.sleep, wake_up, name)
-        return RestateFuture(self, handle, lambda _: None)
+        return RestateFuture(self._runtime, handle, lambda _: None)
 
     # ---- calls and sends ------------------------------------------------------------------------
 
@@ -417,8 +296,8 @@ class InvocationContext(CallShortcuts):
                 headers=list(headers.items()) if headers else None,
                 idempotency_key=idempotency_key,
             )
-        self._child_calls.append((id_handle, result_handle))
-        return CallFuture(self, result_handle, id_handle, output_serde.decode)
+        self._runtime.call_started(id_handle, result_handle)
+        return CallFuture(self._runtime, result_handle, id_handle, output_serde.decode)
 
     def _typed_call(
         self,
@@ -490,7 +369,7 @@ class InvocationContext(CallShortcuts):
                 idempotency_key=idempotency_key,
                 invoke_time_ms=invoke_time,
             )
-        return SendHandle(self, id_handle)
+        return SendHandle(self._runtime, id_handle)
 
     def _typed_send(
         self,
@@ -533,7 +412,7 @@ class InvocationContext(CallShortcuts):
             with self._operation("awakeable", awakeable_id=awakeable_id):
                 pass
         decoder = serde or (serde_for(type_hint) if type_hint is not None else _ANY_JSON)
-        return awakeable_id, RestateFuture(self, handle, decoder.decode)
+        return awakeable_id, RestateFuture(self._runtime, handle, decoder.decode)
 
     def resolve_awakeable(self, awakeable_id: str, value: Any, serde: Serde[Any] | None = None) -> None:
         self._command(
@@ -544,10 +423,8 @@ class InvocationContext(CallShortcuts):
         self._command(self._engine.complete_awakeable, awakeable_id, m.Failure(code=code, message=reason))
 
     def signal(self, name: str, type_hint: Any = None, serde: Serde[Any] | None = None) -> RestateFuture[Any]:
-        from ._engine.engine import named_signal
-
         decoder = serde or (serde_for(type_hint) if type_hint is not None else _ANY_JSON)
-        return RestateFuture(self, named_signal(name), decoder.decode)
+        return RestateFuture(self._runtime, named_signal(name), decoder.decode)
 
     def resolve_signal(
         self, invocation_id: str, name: str, value: Any, serde: Serde[Any] | None = None
@@ -571,7 +448,7 @@ class InvocationContext(CallShortcuts):
     ) -> RestateFuture[Any]:
         handle = self._command(self._engine.attach_invocation, invocation_id)
         decoder = serde or (serde_for(type_hint) if type_hint is not None else _ANY_JSON)
-        return RestateFuture(self, handle, decoder.decode)
+        return RestateFuture(self._runtime, handle, decoder.decode)
 
     def promise(self, name: str, type_hint: Any = None, serde: Serde[Any] | None = None) -> _Promise:
         if self._info.service_kind != "workflow":
@@ -590,25 +467,40 @@ class _Promise:
 
     def value(self) -> RestateFuture[Any]:
         handle = self._ctx._command(self._ctx._engine.get_promise, self._name)
-        return RestateFuture(self._ctx, handle, self._serde.decode)
+        return RestateFuture(self._ctx._runtime, handle, self._serde.decode)
 
     def peek(self) -> RestateFuture[Any]:
         handle = self._ctx._command(self._ctx._engine.peek_promise, self._name)
-        return RestateFuture(self._ctx, handle, lambda v: None if v is None else self._serde.decode(v))
+        return RestateFuture(
+            self._ctx._runtime, handle, lambda v: None if v is None else self._serde.decode(v)
+        )
 
     async def resolve(self, value: Any) -> None:
         data = (self._explicit or serde_for(type(value))).encode(value)
         handle = self._ctx._command(self._ctx._engine.complete_promise, self._name, data)
-        await RestateFuture[None](self._ctx, handle, lambda _: None)
+        await RestateFuture[None](self._ctx._runtime, handle, lambda _: None)
 
     async def reject(self, message: str, code: int = 500) -> None:
         handle = self._ctx._command(
             self._ctx._engine.complete_promise, self._name, m.Failure(code=code, message=message)
         )
-        await RestateFuture[None](self._ctx, handle, lambda _: None)
+        await RestateFuture[None](self._ctx._runtime, handle, lambda _: None)
 
 
-class _RunPolicy:
+@dataclass(slots=True)
+class RunClosure:
+    """One ``ctx.run`` for the attempt to execute: its journal place, function and policy."""
+
+    handle: Handle
+    index: int
+    name: str
+    fn: Callable[..., Any]
+    args: tuple[Any, ...]
+    serde: Serde[Any]
+    policy: RunPolicy
+
+
+class RunPolicy:
     """Retry policy of one ``ctx.run``; with no limits the server's policy decides the pace."""
 
     def __init__(
@@ -658,8 +550,8 @@ def _encode_generic(arg: Any, serde: Serde[Any] | None) -> bytes:
     return b"" if arg is None else _ANY_JSON.encode(arg)
 
 
-def _nothing() -> None:
-    return None
+def _same(value: Any) -> Any:
+    return value
 
 
 def _return_type(fn: Callable[..., Any]) -> Any:

@@ -2,35 +2,54 @@
 
 A ``RestateFuture`` stands for the result of one journaled operation (a call, a run, a sleep, an
 awakeable...). Awaiting it blocks until the result is in the journal; combinators wait on several
-at once so that a suspension lists all of them.
+at once, as one await tree (``_engine.awaiting``), so that a suspension lists all of them.
+
+Futures know only the small ``Waiting`` protocol of whatever produced them: the invocation attempt,
+or ``restate_mocks.MockContext``.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Generator
-from typing import TYPE_CHECKING, Any, Generic, TypeVar
+from collections.abc import AsyncIterator, Callable, Generator, Sequence
+from typing import Any, Generic, Protocol, TypeVar
 
-from ._engine.engine import Handle
+from ._engine.awaiting import Awaited, AwaitNode, Combinator
+from ._engine.handles import Handle
 
-if TYPE_CHECKING:
-    from ._context_impl import InvocationContext
-
-__all__ = ["RestateFuture", "as_completed", "gather", "wait_first"]
+__all__ = ["RestateFuture", "Waiting", "as_completed", "gather", "wait_first"]
 
 T = TypeVar("T")
 
 _UNSET: Any = object()
 
 
+class Waiting(Protocol):
+    """Where futures wait: one invocation attempt (or a mock of one)."""
+
+    def is_completed(self, handle: Handle) -> bool:
+        """Whether the handler may see ``handle``'s result now."""
+        ...
+
+    def take_result(self, handle: Handle) -> Any:
+        """The raw result of a completed ``handle``: bytes, str, list, None, or an exception to raise."""
+        ...
+
+    async def wait(self, awaited: Awaited) -> None:
+        """Return once ``awaited`` is resolved (by its combinators); may raise to end the handler."""
+        ...
+
+    def completions(self, items: Sequence[tuple[Handle, T]]) -> AsyncIterator[T]:
+        """Yield each item once its handle completes: those already complete first, in the given order."""
+        ...
+
+
 class RestateFuture(Generic[T]):
     """The result of a durable operation; ``await`` it (more than once is fine)."""
 
-    __slots__ = ("_ctx", "_handle", "_map", "_value")
+    __slots__ = ("_handle", "_map", "_value", "_waiting")
 
-    def __init__(
-        self, ctx: InvocationContext | None, handle: Handle | None, mapper: Callable[[Any], T]
-    ) -> None:
-        self._ctx = ctx
+    def __init__(self, waiting: Waiting | None, handle: Handle | None, mapper: Callable[[Any], T]) -> None:
+        self._waiting = waiting
         self._handle = handle
         self._map = mapper
         self._value: Any = _UNSET
@@ -42,15 +61,15 @@ class RestateFuture(Generic[T]):
         return fut
 
     def done(self) -> bool:
-        if self._value is not _UNSET or self._handle is None or self._ctx is None:
+        if self._value is not _UNSET or self._handle is None or self._waiting is None:
             return True
-        return self._ctx.is_completed(self._handle)
+        return self._waiting.is_completed(self._handle)
 
     def _result(self) -> T:
         """The value (or raise its failure); only once ``done()``."""
         if self._value is _UNSET:
-            assert self._ctx is not None and self._handle is not None
-            self._value = self._ctx.take_result(self._handle)
+            assert self._waiting is not None and self._handle is not None
+            self._value = self._waiting.take_result(self._handle)
         value = self._value
         if isinstance(value, BaseException):
             raise value
@@ -58,8 +77,8 @@ class RestateFuture(Generic[T]):
 
     async def _wait(self) -> T:
         if not self.done():
-            assert self._ctx is not None and self._handle is not None
-            await self._ctx.wait_any([self._handle])
+            assert self._waiting is not None and self._handle is not None
+            await self._waiting.wait(self._handle)
         return self._result()
 
     def __await__(self) -> Generator[Any, None, T]:
@@ -72,13 +91,13 @@ class CallFuture(RestateFuture[T]):
     __slots__ = ("_id_handle",)
 
     def __init__(
-        self, ctx: InvocationContext, handle: Handle, id_handle: Handle, mapper: Callable[[Any], T]
+        self, waiting: Waiting, handle: Handle, id_handle: Handle, mapper: Callable[[Any], T]
     ) -> None:
-        super().__init__(ctx, handle, mapper)
+        super().__init__(waiting, handle, mapper)
         self._id_handle = id_handle
 
     async def invocation_id(self) -> str:
-        return await RestateFuture[str](self._ctx, self._id_handle, str)
+        return await RestateFuture[str](self._waiting, self._id_handle, str)
 
 
 class SendHandle:
@@ -86,22 +105,24 @@ class SendHandle:
 
     __slots__ = ("_future",)
 
-    def __init__(self, ctx: InvocationContext, id_handle: Handle) -> None:
-        self._future = RestateFuture[str](ctx, id_handle, str)
+    def __init__(self, waiting: Waiting, id_handle: Handle) -> None:
+        self._future = RestateFuture[str](waiting, id_handle, str)
 
     async def invocation_id(self) -> str:
         return await self._future
 
 
-def _pending(futures: tuple[RestateFuture[Any], ...]) -> tuple[InvocationContext | None, list[Handle]]:
-    ctx = None
+def _pending(futures: tuple[RestateFuture[Any], ...]) -> tuple[Waiting, tuple[Handle, ...]]:
+    """The waiting side and the handles of the futures not done yet (at least one)."""
+    waiting: Waiting | None = None
     handles: list[Handle] = []
     for f in futures:
         if not f.done():
-            ctx = f._ctx
+            waiting = f._waiting
             assert f._handle is not None
             handles.append(f._handle)
-    return ctx, handles
+    assert waiting is not None
+    return waiting, tuple(handles)
 
 
 async def wait_first(*futures: RestateFuture[Any]) -> RestateFuture[Any]:
@@ -114,13 +135,12 @@ async def wait_first(*futures: RestateFuture[Any]) -> RestateFuture[Any]:
     """
     if not futures:
         raise ValueError("wait_first() needs at least one future")
-    while True:
-        for f in futures:
-            if f.done():
-                return f
-        ctx, handles = _pending(futures)
-        assert ctx is not None
-        await ctx.wait_any(handles)
+    for f in futures:
+        if f.done():
+            return f
+    waiting, handles = _pending(futures)
+    await waiting.wait(AwaitNode(Combinator.FIRST_COMPLETED, handles))
+    return next(f for f in futures if f.done())
 
 
 async def gather(*futures: RestateFuture[Any]) -> list[Any]:
@@ -130,20 +150,22 @@ async def gather(*futures: RestateFuture[Any]) -> list[Any]:
 
         a, b = await restate.gather(ctx.service_call(f, 1), ctx.service_call(f, 2))
     """
-    remaining = list(futures)
-    while True:
-        for f in remaining:
+    pending = False
+    for f in futures:
+        if f.done():
+            f._result()  # raise the first failure as soon as it is known
+        else:
+            pending = True
+    if pending:
+        waiting, handles = _pending(futures)
+        await waiting.wait(AwaitNode(Combinator.ALL_SUCCEEDED_OR_FIRST_FAILED, handles))
+        for f in futures:  # resolved: all succeeded, or one failed (the only one shown, in order)
             if f.done():
-                f._result()  # raise the first failure as soon as it is known
-        remaining = [f for f in remaining if not f.done()]
-        if not remaining:
-            return [f._result() for f in futures]
-        ctx, handles = _pending(tuple(remaining))
-        assert ctx is not None
-        await ctx.wait_any(handles)
+                f._result()
+    return [f._result() for f in futures]
 
 
-async def as_completed(*futures: RestateFuture[Any]) -> AsyncIterator[RestateFuture[Any]]:
+def as_completed(*futures: RestateFuture[Any]) -> AsyncIterator[RestateFuture[Any]]:
     """Yield the futures in the order they complete.
 
     Example::
@@ -151,14 +173,28 @@ async def as_completed(*futures: RestateFuture[Any]) -> AsyncIterator[RestateFut
         async for f in restate.as_completed(*calls):
             print(await f)
     """
-    remaining = list(futures)
-    while remaining:
-        done = [f for f in remaining if f.done()]
-        if not done:
-            ctx, handles = _pending(tuple(remaining))
-            assert ctx is not None
-            await ctx.wait_any(handles)
-            continue
-        for f in done:
-            remaining.remove(f)
+    items: list[tuple[Handle, RestateFuture[Any]]] = []
+    waiting = futures[0]._waiting if futures else None
+    for f in futures:
+        if f._handle is None or f._waiting is not waiting:
+            return _as_completed(futures)
+        items.append((f._handle, f))
+    if waiting is None:
+        return _as_completed(futures)
+    return waiting.completions(items)  # one async iterator, straight from the waiting side
+
+
+async def _as_completed(futures: tuple[RestateFuture[Any], ...]) -> AsyncIterator[RestateFuture[Any]]:
+    """``as_completed`` for futures that are not all durable ones of one invocation (``ready()``)."""
+    later: list[tuple[Handle, RestateFuture[Any]]] = []
+    for f in futures:
+        if f.done():
+            yield f
+        else:
+            assert f._handle is not None
+            later.append((f._handle, f))
+    if later:
+        waiting = later[0][1]._waiting
+        assert waiting is not None
+        async for f in waiting.completions(later):
             yield f

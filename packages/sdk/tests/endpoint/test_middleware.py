@@ -11,6 +11,7 @@ import msgspec
 import pytest
 import restate_sdk as restate
 from restate_sdk._context_impl import InvocationContext
+from restate_sdk._endpoint.attempt import Attempt
 from restate_sdk._engine import messages as m
 from restate_sdk._engine.framing import FrameBuffer, encode_header
 
@@ -204,7 +205,7 @@ async def test_nothing_runs_without_middleware(monkeypatch: pytest.MonkeyPatch) 
 
     monkeypatch.setattr(InvocationContext, "_operation", forbidden)
     monkeypatch.setattr("restate_sdk._context_impl.traced_run", forbidden)
-    monkeypatch.setattr("restate_sdk._endpoint.invoke._run_with_middleware", forbidden)
+    monkeypatch.setattr(Attempt, "_run_with_middleware", forbidden)
     app = restate.app([svc])
     out = await invoke(app, "steps", body(1))
     assert [type(x).__name__ for x in out][:2] == ["RunCommandMessage", "ProposeRunCompletionMessage"]

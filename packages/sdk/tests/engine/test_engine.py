@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 from restate_sdk._engine import messages as m
+from restate_sdk._engine.awaiting import AwaitNode, Combinator
 from restate_sdk._engine.engine import (
     CANCEL_HANDLE,
     InvocationEngine,
@@ -359,7 +360,7 @@ def test_suspension_bytes() -> None:
     engine.sleep(1000)
     handle = engine.sleep(1000)
     engine.data_to_send()
-    engine.suspend([handle])  # CANCEL signal 1 is always listened for (§6.3)
+    engine.suspend(handle)  # CANCEL signal 1 is always listened for (§6.3)
     assert engine.data_to_send() == SUSPENSION_ON_2.data
     assert engine.phase is Phase.CLOSED and engine.outcome == "suspended"
 
@@ -367,14 +368,17 @@ def test_suspension_bytes() -> None:
 def test_suspension_lists_sorted_and_deduplicated() -> None:
     engine = processing()
     engine.suspend(
-        [completion(3), named_signal("go"), signal(17), completion(2), CANCEL_HANDLE, completion(3)]
+        AwaitNode(
+            Combinator.FIRST_COMPLETED,
+            (completion(3), named_signal("go"), signal(17), completion(2), CANCEL_HANDLE, completion(3)),
+        )
     )
     assert engine.data_to_send() == SUSPENSION_MIXED.data
 
 
 def test_input_is_ignored_once_closed() -> None:
     engine = processing()
-    engine.suspend([completion(1)])
+    engine.suspend(completion(1))
     engine.data_to_send()
     engine.receive_data(b"\xff" * 20)  # whatever the server still sends, the attempt is over
     engine.receive_eof()
@@ -386,7 +390,7 @@ def test_no_second_terminal_message() -> None:
     engine.write_output(b"")
     engine.data_to_send()
     with pytest.raises(ProtocolViolation, match=r"^send-terminal is not allowed while closed$"):
-        engine.suspend([completion(1)])
+        engine.suspend(completion(1))
     assert engine.data_to_send() == b""
 
 

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 from restate_sdk._engine import messages as m
-from restate_sdk._engine.engine import CANCEL_HANDLE, InvocationEngine, Phase, completion
+from restate_sdk._engine.engine import InvocationEngine, Phase, Step, completion
 from restate_sdk._engine.errors import NONDETERMINISM_HINT, JournalMismatch, ProtocolViolation
 from restate_sdk._engine.messages import MessageType as T
 
@@ -469,7 +469,7 @@ def test_awaiting_something_the_journal_never_delivered() -> None:
     engine = engine_for(f.replay(f.sleep(1, 1), f.set_state("k", b"v")), eof=True)
     handle = engine.sleep(1)
     with pytest.raises(JournalMismatch) as info:
-        engine.check_can_wait([handle, CANCEL_HANDLE])
+        engine.next_step(handle)
     assert info.value.command_index == 2
     assert info.value.detail == (
         "command #2: the handler awaits a result the journal never delivered, "
@@ -482,7 +482,7 @@ def test_waiting_is_fine_once_the_result_was_replayed() -> None:
         f.replay(f.sleep(1, 1), f.completion(T.SLEEP_COMPLETION, 1, void=True), f.set_state("k", b"v")),
         eof=True,
     )
-    engine.check_can_wait([engine.sleep(1)])
+    assert engine.next_step(engine.sleep(1)) is Step.READY
     assert engine.phase is Phase.REPLAYING
 
 

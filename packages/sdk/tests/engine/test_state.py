@@ -113,7 +113,7 @@ def test_nothing_after_closed() -> None:
     engine.fail(500, "late")  # ignored: the attempt is over
     assert engine.data_to_send() == b""
     with pytest.raises(ProtocolViolation, match=r"^send-terminal is not allowed while closed$"):
-        engine.suspend([completion(1)])
+        engine.suspend(completion(1))
     with pytest.raises(ProtocolViolation, match=r"^cannot write SleepCommandMessage while closed$"):
         engine.sleep(1)
     assert engine.data_to_send() == b""

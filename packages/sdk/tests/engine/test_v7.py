@@ -302,7 +302,7 @@ def test_v7_proposal_requests_an_ack_and_the_result_waits_for_it() -> None:
     assert not engine.is_completed(run)
     engine.receive_data(V7_RUN_ACK_1.data)
     assert engine.is_completed(run)
-    assert engine.advance([run])
+    assert engine.advance(run)
     assert engine.result(run) == m.NotificationMessage(completion_id=1, value=b"ok")
 
 
@@ -333,7 +333,7 @@ def test_v7_the_full_notification_still_completes_a_run() -> None:
     run, _ = engine.run()
     engine.propose_run_completion(run, b"ok")
     engine.receive_data(f.completion(T.RUN_COMPLETION, 1, value=b"ok"))
-    assert engine.advance([run])
+    assert engine.advance(run)
     assert engine.result(run).value == b"ok"
 
 
@@ -382,7 +382,7 @@ def test_the_ack_takes_the_notification_s_place_and_replay_resolves_the_same_way
     sleep, run = _sleep_then_run(engine)
     engine.propose_run_completion(run, b"ok")
     engine.receive_data(sleep_done + f.run_ack(2) if sleep_first else f.run_ack(2) + sleep_done)
-    assert engine.advance([sleep, run])
+    assert engine.advance(engine.watch(AwaitNode(Combinator.FIRST_COMPLETED, (sleep, run))))
     first_attempt = sleep if engine.is_ready(sleep) else run
     assert not (engine.is_ready(sleep) and engine.is_ready(run))
 
@@ -396,7 +396,7 @@ def test_the_ack_takes_the_notification_s_place_and_replay_resolves_the_same_way
     sleep, run = _sleep_then_run(replay)
     assert replay.phase is Phase.PROCESSING
     assert replay.data_to_send() == b""
-    assert replay.advance([sleep, run])
+    assert replay.advance(replay.watch(AwaitNode(Combinator.FIRST_COMPLETED, (sleep, run))))
     assert (sleep if replay.is_ready(sleep) else run) == first_attempt
     assert first_attempt == (sleep if sleep_first else run)
     assert not (replay.is_ready(sleep) and replay.is_ready(run))
@@ -411,7 +411,7 @@ def test_a_run_re_executed_during_replay_is_acked_in_arrival_order() -> None:
     engine.propose_run_completion(run, b"ok")
     assert engine.data_to_send() == V7_PROPOSE_RUN_OK_ACK.data
     engine.receive_data(f.run_ack(1))
-    assert engine.advance([run])
+    assert engine.advance(run)
     assert engine.result(run).value == b"ok"
 
 

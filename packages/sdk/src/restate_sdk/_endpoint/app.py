@@ -15,7 +15,6 @@ from typing import Any, Literal
 
 import msgspec
 
-from .._context_impl import InvocationContext
 from .._definitions import HandlerInfo, _Definition
 from .._discovery import ManifestTooOld, build_manifest, manifest_content_type, negotiate
 from .._engine.engine import InvocationEngine
@@ -23,6 +22,7 @@ from .._engine.errors import UnsupportedFeature
 from .._errors import SdkUsageError
 from .._failures import AsTerminalError, check_as_terminal_error
 from .._middleware import Middleware
+from .attempt import Attempt
 from .invoke import SERVER_HEADER, Receive, Scope, Send, _reject, run_attempt
 from .rsgi import RsgiReceive, RsgiSend
 
@@ -63,7 +63,7 @@ class Endpoint:
 
             self._verifier = IdentityVerifier(identity_keys)
         self._manifests: dict[tuple[int, str], bytes] = {}
-        self._active: set[InvocationContext] = set()
+        self._active: set[Attempt] = set()
         self._draining = False
         self.as_terminal_error = check_as_terminal_error(as_terminal_error, "restate.app")
         self._handlers: dict[tuple[str, str], HandlerInfo] = {}
@@ -203,8 +203,8 @@ class Endpoint:
         self._draining = True
         if self._active:
             log.info("draining %d in-flight invocation attempt(s)", len(self._active))
-        for ctx in list(self._active):
-            ctx.drain()
+        for attempt in list(self._active):
+            attempt.drain()
         deadline = asyncio.get_running_loop().time() + timeout
         while self._active:
             if asyncio.get_running_loop().time() >= deadline:

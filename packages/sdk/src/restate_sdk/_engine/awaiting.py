@@ -4,6 +4,9 @@ A leaf is a handle (the notification that completes one operation). A node appli
 its children. The combinators are the ones protocol V7 puts on the wire (protocol-v7.md §4): the
 server evaluates the same tree to decide when a suspended invocation resumes. On V5/V6 only the
 leaves can be sent, so a suspension there waits for any of them.
+
+``Watch`` evaluates a tree as its leaves complete, each leaf once: waiting on N futures costs O(N)
+in all, however many notifications it takes to resolve.
 """
 
 from __future__ import annotations
@@ -129,3 +132,120 @@ def flat_leaves(awaited: Awaited, *, cancel: bool = True) -> Future:
     what a V5/V6 suspension lists, resuming when any of them completes."""
     handles = _iter_leaves(awaited) if isinstance(awaited, AwaitNode) else iter((awaited,))
     return _add_leaves(Future(), sorted({*handles, *((CANCEL_HANDLE,) if cancel else ())}))
+
+
+class _Node:
+    """The running evaluation of one ``AwaitNode``."""
+
+    __slots__ = ("combinator", "done", "failed", "parent", "size", "succeeded")
+
+    def __init__(self, combinator: Combinator, size: int, parent: _Node | None) -> None:
+        self.combinator = combinator
+        self.size = size
+        self.parent = parent
+        self.succeeded = 0
+        self.failed = 0
+        self.done: bool | None = None  # None while pending, else whether it succeeded
+
+    def child_done(self, ok: bool) -> None:
+        node: _Node | None = self
+        while node is not None and node.done is None:
+            if ok:
+                node.succeeded += 1
+            else:
+                node.failed += 1
+            outcome = _outcome(node.combinator, ok, node.succeeded, node.failed, node.size)
+            if outcome is None:
+                return
+            node.done, ok, node = outcome, outcome, node.parent
+
+
+def _outcome(combinator: Combinator, ok: bool, succeeded: int, failed: int, size: int) -> bool | None:
+    """A node's result once a child finished with ``ok`` (None: still pending)."""
+    if combinator is Combinator.ALL_SUCCEEDED_OR_FIRST_FAILED:
+        return False if not ok else (True if succeeded == size else None)
+    if combinator is Combinator.FIRST_SUCCEEDED_OR_ALL_FAILED:
+        return True if ok else (False if failed == size else None)
+    if combinator is Combinator.ALL_COMPLETED:
+        return True if succeeded + failed == size else None
+    return ok  # FIRST_COMPLETED, UNKNOWN: the first child decides
+
+
+class Watch:
+    """An await tree evaluated incrementally: tell it each leaf that completes (``complete``).
+
+    With ``each`` (``as_completed``), the root is a flat FIRST_COMPLETED node that resolves once per
+    completed leaf: ``take()`` hands them out in completion order.
+    """
+
+    __slots__ = ("_completed", "_each", "_order", "_root", "_taken", "awaited", "cursor", "index", "resolved")
+
+    def __init__(self, awaited: AwaitNode, *, each: bool = False) -> None:
+        self.awaited = awaited
+        self._each = each
+        self.index: dict[Handle, list[_Node]] = {}
+        """The node(s) each leaf belongs to."""
+        self._order: list[Handle] = []
+        self._taken = 0
+        self._completed = 0
+        self.cursor = 0
+        """Set by the engine: how far into its log of shown notifications this watch has looked."""
+        self._root = self._build(awaited, None)
+        self.resolved = self._root.done is not None and not each
+        """Whether the tree is resolved (``each``: whether a completed leaf waits to be taken)."""
+
+    def _build(self, node: AwaitNode, parent: _Node | None) -> _Node:
+        state = _Node(node.combinator, len(node.children), parent)
+        if not node.children:
+            state.done = True  # nothing to wait for
+        index = self.index
+        for child in node.children:
+            if isinstance(child, AwaitNode):
+                self._build(child, state)
+            elif child in index:
+                index[child].append(state)
+            else:
+                index[child] = [state]
+        return state
+
+    def complete(self, handle: Handle, ok: bool) -> None:
+        """``handle``'s result is visible now; ``ok`` is False for a failure. Once per handle."""
+        nodes = self.index.get(handle)
+        if nodes is None:
+            return
+        self._completed += 1
+        if self._each:
+            self._order += [handle] * len(nodes)  # once per place it has in the tree
+            self.resolved = True
+            return
+        for node in nodes:
+            node.child_done(ok)
+        self.resolved = self._root.done is not None
+
+    @property
+    def any_completed(self) -> bool:
+        """Whether any leaf has completed (resolved or not)."""
+        return self._completed > 0
+
+    def take(self) -> Handle:
+        """``each`` only: the next completed leaf, in completion order."""
+        handle = self._order[self._taken]
+        self._taken += 1
+        self.resolved = self._taken < len(self._order)
+        return handle
+
+    def pending(self, completed: set[Handle]) -> Awaited:
+        """What is still awaited, for a suspension: the tree without ``completed`` leaves."""
+        return _prune(self.awaited, completed) or self.awaited
+
+
+def _prune(node: AwaitNode, completed: set[Handle]) -> AwaitNode | None:
+    children: list[Handle | AwaitNode] = []
+    for child in node.children:
+        if isinstance(child, AwaitNode):
+            pruned = _prune(child, completed)
+            if pruned is not None:
+                children.append(pruned)
+        elif child not in completed:
+            children.append(child)
+    return AwaitNode(node.combinator, tuple(children)) if children else None

@@ -20,7 +20,7 @@ from enum import Enum
 from typing import Any, Final, cast
 
 from . import messages as m
-from .awaiting import Awaited, AwaitNode, Combinator, flat_leaves, to_future_message
+from .awaiting import Awaited, AwaitNode, Combinator, Watch, flat_leaves, to_future_message
 from .errors import JournalMismatch, ProtocolViolation, UnsupportedFeature
 from .framing import DEFAULT_MAX_MESSAGE_SIZE, FrameBuffer, encode_header
 from .handles import (
@@ -37,6 +37,7 @@ __all__ = [
     "Handle",
     "InvocationEngine",
     "Phase",
+    "Step",
     "check_scope",
     "completion",
     "named_signal",
@@ -68,6 +69,18 @@ TRANSITIONS: Final[dict[tuple[Phase, Input], Phase]] = {
     (Phase.REPLAYING, Input.SEND_TERMINAL): Phase.CLOSED,
     (Phase.PROCESSING, Input.SEND_TERMINAL): Phase.CLOSED,
 }
+
+
+class Step(Enum):
+    """What an attempt does next for one await (``InvocationEngine.next_step``)."""
+
+    READY = "ready"  # what the handler awaits is resolved: resume it
+    READ = "read"  # wait for more input
+    WAIT_RUN = "wait-run"  # no more input can come; a run in flight will bring a result
+    SUSPENDED = "suspended"  # nothing can resolve it in this attempt: SuspensionMessage written
+    CANCELLED = "cancelled"  # the cancel signal came first: the handler gets TerminalError(409)
+    CLOSED = "closed"  # the attempt has already ended
+
 
 _FIRST_USER_SIGNAL: Final = 17
 
@@ -103,9 +116,13 @@ class InvocationEngine:
         self.known_commands = 0
         self.command_index = 0  # index of the next command (Input is 0)
         self._notifications: dict[Handle, m.NotificationMessage] = {}
-        # Received notifications the handler has not been shown yet, in arrival order (see advance()).
+        # Received notifications the handler has not been shown yet, in arrival order (see next_step()).
         self._arrived: deque[Handle] = deque()
         self._ready: set[Handle] = set()
+        self._shown: list[Handle] = []  # _ready in the order shown: what watches catch up on
+        self._running: set[Handle] = set()  # runs executing in this attempt, until their result is proposed
+        self.cancel_delivered = False
+        """Whether a wait has already answered CANCELLED (the handler is told once)."""
         self._next_completion = 1
         # V7: run results proposed with the ack bit, released as notifications when acked (§7.3)
         self._proposed: dict[int, m.ProposeRunCompletionMessage] = {}
@@ -157,6 +174,10 @@ class InvocationEngine:
             except KeyError:
                 raise ProtocolViolation(f"unknown message type 0x{frame.type:04x}") from None
             self._receive(m.decode_message(cls, frame.payload), frame.type)
+
+    def close_input(self) -> None:
+        """The request body is gone (the client went away, or it ended broken): nothing more arrives."""
+        self.input_closed = True
 
     def receive_eof(self) -> None:
         """The request body ended: nothing more will arrive for this attempt."""
@@ -319,36 +340,102 @@ class InvocationEngine:
         """Whether the handler may see ``handle``'s result yet (see ``advance``)."""
         return handle in self._ready
 
-    def advance(self, handles: list[Handle]) -> bool:
-        """Show arrived notifications to the handler one at a time, in arrival order, until one of
-        ``handles`` is ready; False if none is yet.
+    def watch(self, awaited: AwaitNode, *, each: bool = False) -> Watch:
+        """Start evaluating ``awaited`` (see ``Watch``); pass the watch to ``next_step``."""
+        watch = Watch(awaited, each=each)
+        ready = self._ready
+        for handle in watch.index:  # the leaves already shown, in tree order
+            if handle in ready:
+                watch.complete(handle, self._notifications[handle].failure is None)
+        watch.cursor = len(self._shown)
+        return watch
+
+    def _resolved(self, watch: Watch) -> bool:
+        """Catch ``watch`` up on what was shown since it last looked, until it is resolved."""
+        shown, index, notifications = self._shown, watch.index, self._notifications
+        while not watch.resolved:
+            cursor = watch.cursor
+            if cursor == len(shown):
+                return False
+            handle = shown[cursor]
+            watch.cursor = cursor + 1
+            if handle in index:
+                watch.complete(handle, notifications[handle].failure is None)
+        return True
+
+    def advance(self, awaited: Handle | Watch) -> bool:
+        """Whether ``awaited`` is resolved, once the arrived notifications it needs are shown.
+
+        The READY check of ``next_step`` alone, for callers that only wait if it fails.
+        """
+        return self._advance(awaited, not self.cancel_delivered)
+
+    def _advance(self, awaited: Handle | Watch, cancellable: bool) -> bool:
+        """Show arrived notifications to the handler one at a time, in arrival order, until
+        ``awaited`` is resolved (True) or, if ``cancellable``, the cancel signal is shown.
 
         The journal records notifications in the order they arrived, so a replay resolves each await
         and each race the way the first execution did, even though the whole journal (later results
         included) is known up front. shared-core's AsyncResultsState works the same way.
         """
-        while not any(h in self._ready for h in handles):
-            if not self._arrived:
+        if isinstance(awaited, Watch):
+            while not self._resolved(awaited):
+                if not self._show_next(cancellable):
+                    return False
+            return True
+        while awaited not in self._ready:
+            if not self._show_next(cancellable):
                 return False
-            self._ready.add(self._arrived.popleft())
         return True
+
+    def _show_next(self, cancellable: bool) -> bool:
+        """Show the next arrived notification; False if there is none, or the cancel signal is shown."""
+        ready = self._ready
+        if (cancellable and CANCEL_HANDLE in ready) or not self._arrived:
+            return False
+        handle = self._arrived.popleft()
+        ready.add(handle)
+        self._shown.append(handle)
+        return True
+
+    def next_step(self, awaited: Handle | Watch, *, runs: bool = False, draining: bool = False) -> Step:
+        """The one place that decides what an attempt does for an await.
+
+        ``awaited`` is a handle or a ``watch`` of a tree; ``runs`` tells whether a run may still
+        propose a result in this attempt; ``draining``, whether the endpoint is shutting down (no
+        more waiting for input). READY and CANCELLED come in the arrival order of notifications;
+        SUSPENDED has written the SuspensionMessage (protocol.md §6.3); a journal that ends while
+        the handler awaits a result it never delivered is a ``JournalMismatch``.
+        """
+        cancellable = not self.cancel_delivered
+        if self._advance(awaited, cancellable):
+            return Step.READY
+        if cancellable and CANCEL_HANDLE in self._ready:
+            self.cancel_delivered = True
+            return Step.CANCELLED
+        if self.phase is Phase.CLOSED:
+            return Step.CLOSED
+        no_input = self.input_closed or draining
+        if self.phase is Phase.REPLAYING and self.input_closed:
+            arrived = awaited.any_completed if isinstance(awaited, Watch) else awaited in self._notifications
+            if not arrived:
+                nxt = self._replay[0]
+                raise JournalMismatch(
+                    f"command #{self.command_index}: the handler awaits a result the journal never "
+                    f"delivered, while the journal continues with {type(nxt).__name__}{_describe(nxt)}",
+                    command_index=self.command_index,
+                    command_type=int(nxt.TYPE),
+                )
+        if no_input and not (runs or self._running):
+            self.suspend(awaited.pending(self._ready) if isinstance(awaited, Watch) else awaited)
+            return Step.SUSPENDED
+        return Step.WAIT_RUN if no_input else Step.READ
 
     def result(self, handle: Handle) -> m.NotificationMessage:
         return self._notifications[handle]
 
     def any_completed(self, handles: list[Handle]) -> bool:
         return any(h in self._notifications for h in handles)
-
-    def check_can_wait(self, handles: list[Handle]) -> None:
-        """Called before blocking on ``handles``: during replay with closed input this is a mismatch."""
-        if self.phase is Phase.REPLAYING and self.input_closed and not self.any_completed(handles):
-            nxt = self._replay[0]
-            raise JournalMismatch(
-                f"command #{self.command_index}: the handler awaits a result the journal never delivered, "
-                f"while the journal continues with {type(nxt).__name__}{_describe(nxt)}",
-                command_index=self.command_index,
-                command_type=int(nxt.TYPE),
-            )
 
     # ---- the handler's input and identity ------------------------------------------------------
 
@@ -535,7 +622,10 @@ class InvocationEngine:
         cid = self._completion_id()
         index = self.command_index
         self._command(m.RunCommandMessage(result_completion_id=cid, name=name))
-        return completion(cid), index
+        handle = completion(cid)
+        if handle not in self._notifications:
+            self._running.add(handle)  # it executes in this attempt: a result may still come
+        return handle, index
 
     def propose_run_completion(self, handle: Handle, result: Result) -> None:
         """Send the outcome of a side effect; it counts once the server has stored it.
@@ -556,6 +646,7 @@ class InvocationEngine:
             self._write(msg, ack=True)
         else:
             self._write(msg)
+        self._running.discard(handle)
 
     def run_retry_info(self, command_index: int) -> tuple[int, int]:
         """(retry count, ms spent) that apply to the run at ``command_index`` (protocol.md §6.4)."""

@@ -1,0 +1,416 @@
+"""One invocation attempt: the engine, the handler task, its waits, its runs, its input and output.
+
+``Attempt`` owns everything an attempt has: the engine, flushing its output, the input pump, the
+handler task, the ``ctx.run`` closures, draining and the errors that end it. The handler's context
+(``InvocationContext``) and its futures reach it only through the ``Runtime``/``Waiting`` protocols.
+Every await goes through ``wait``, which asks the engine what to do next (``next_step``) and
+does it: resume the handler, read input, wait for a run, suspend, or raise the cancellation.
+
+The HTTP side (``invoke.py``) gives it two functions: ``read`` (the next request body chunk) and
+``write`` (response body bytes).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import contextvars
+import logging
+import time as _time
+import traceback
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from typing import Any, TypeVar
+
+from .._codecs import decode_input
+from .._context_impl import (
+    AttemptEnded,
+    InvocationContext,
+    RunClosure,
+    Suspended,
+    from_failure,
+    to_failure,
+)
+from .._definitions import HandlerInfo
+from .._engine import messages as m
+from .._engine.awaiting import Awaited, AwaitNode, Combinator, Watch
+from .._engine.engine import InvocationEngine, Step
+from .._engine.errors import ProtocolError
+from .._engine.handles import Handle
+from .._errors import TerminalError
+from .._logging import current_invocation
+from .._middleware import AttemptInfo, AttemptOutcome, Middleware, open_attempt
+from .._sync_context import SyncContext, executor
+from .._threads import call_blocking_aware
+
+__all__ = ["Attempt", "Read", "Write"]
+
+log = logging.getLogger("restate_sdk")
+T = TypeVar("T")
+
+Read = Callable[[], Awaitable[tuple[bytes, bool] | None]]
+"""The next request body chunk and whether it is the last; None once the client went away."""
+Write = Callable[[bytes, bool], Awaitable[None]]
+"""Send response body bytes; True ends the response."""
+
+_DRAIN_TIMEOUT = 5.0
+
+
+class Attempt:
+    """One invocation attempt, from the replayed journal to the end of the response."""
+
+    def __init__(
+        self,
+        engine: InvocationEngine,
+        info: HandlerInfo,
+        read: Read,
+        write: Write,
+        attempt_headers: Mapping[str, str],
+        middleware: Sequence[Middleware] = (),
+    ) -> None:
+        self._engine = engine
+        self._info = info
+        self._read = read
+        self._write = write
+        self._middleware = middleware
+        self._lock = asyncio.Lock()
+        self._progress = asyncio.Event()
+        self._pump: asyncio.Task[None] | None = None
+        self._handler: asyncio.Task[None] | None = None
+        self._runs: set[asyncio.Task[None]] = set()
+        self._child_calls: list[tuple[Handle, Handle]] = []  # (invocation id, result) of each call
+        self._draining = False
+        self.protocol_error: ProtocolError | None = None
+        """A protocol error that ends the attempt, even if user code swallowed it."""
+        self.error: BaseException | None = None
+        """The exception that ended the attempt (the handler's, or a run's the server retries)."""
+        self.context = InvocationContext(self, info, attempt_headers, middleware)
+
+    @property
+    def engine(self) -> InvocationEngine:
+        return self._engine
+
+    # ---- the waiting protocol (futures and combinators) ------------------------------------------
+
+    def is_completed(self, handle: Handle) -> bool:
+        return self._engine.is_ready(handle)
+
+    def take_result(self, handle: Handle) -> Any:
+        """The raw result for ``handle``: bytes, str, list, None, or a TerminalError to raise."""
+        n = self._engine.result(handle)
+        if n.failure is not None:
+            return from_failure(n.failure)
+        if n.value is not None:
+            return n.value
+        if n.invocation_id is not None:
+            return n.invocation_id
+        if n.state_keys is not None:
+            return [k.decode() for k in n.state_keys.keys]
+        return None
+
+    async def wait(self, awaited: Awaited | Watch) -> None:
+        """Block until ``awaited`` is resolved; suspend, or raise the cancellation, when the engine says so."""
+        engine = self._engine
+        if isinstance(awaited, AwaitNode):
+            awaited = engine.watch(awaited)
+        while True:
+            try:
+                step = engine.next_step(awaited, draining=self._draining)
+            except ProtocolError as e:
+                self.protocol_error = e
+                raise
+            if step is Step.READY:
+                return
+            if step is Step.CANCELLED:
+                await self._cancel_children()
+                raise TerminalError("cancelled", status_code=409)
+            if step is Step.CLOSED:
+                raise AttemptEnded()
+            if step is Step.SUSPENDED:
+                await self.flush()
+                raise Suspended()
+            # READ or WAIT_RUN. Whatever changes the answer (input, a run's end, draining) sets
+            # _progress, also while the flush below awaits: then the wait returns at once.
+            self._progress.clear()
+            await self.flush()
+            self._start_input()
+            await self._progress.wait()
+
+    async def completions(self, items: Sequence[tuple[Handle, T]]) -> AsyncIterator[T]:
+        engine = self._engine
+        by_handle: dict[Handle, list[T]] = {}
+        for handle, item in items:
+            by_handle.setdefault(handle, []).append(item)
+        watch = engine.watch(AwaitNode(Combinator.FIRST_COMPLETED, tuple(h for h, _ in items)), each=True)
+        for _ in items:
+            if not engine.advance(watch):  # the usual case once results are in: no wait at all
+                await self.wait(watch)
+            yield by_handle[watch.take()].pop(0)
+
+    async def _cancel_children(self) -> None:
+        """Cancel every call still running; a call's invocation id may have to be awaited first."""
+        engine = self._engine
+        for id_handle, result_handle in self._child_calls:
+            if engine.is_ready(result_handle):
+                continue
+            if not engine.is_ready(id_handle):
+                await self.wait(id_handle)  # the engine no longer answers CANCELLED
+            engine.cancel_invocation(self.take_result(id_handle))
+
+    # ---- the rest of the runtime the context uses ------------------------------------------------
+
+    def broken(self, error: ProtocolError) -> None:
+        self.protocol_error = error
+
+    def call_started(self, id_handle: Handle, result_handle: Handle) -> None:
+        self._child_calls.append((id_handle, result_handle))
+
+    def start_run(self, run: RunClosure) -> None:
+        self._runs.add(asyncio.get_running_loop().create_task(self._execute_run(run)))
+
+    async def _execute_run(self, run: RunClosure) -> None:
+        handle, index, name, policy = run.handle, run.index, run.name, run.policy
+        started = _time.monotonic()
+        engine = self._engine
+        try:
+            try:
+                value = await call_blocking_aware(run.fn, run.args)
+                result: bytes | m.Failure | None = run.serde.encode(value)
+                # A result over the message size limit raises here (nothing is written) and fails
+                # the run like any other error: retried, or given up on, by the run's policy.
+                engine.propose_run_completion(handle, result)
+                result = None
+            except TerminalError as e:
+                result = to_failure(e)
+            except Exception as e:
+                retries, spent_ms = engine.run_retry_info(index)
+                spent_ms += int((_time.monotonic() - started) * 1000)
+                if policy.exhausted(retries + 1, spent_ms):
+                    log.warning("run %r failed after %d attempts, giving up: %s", name, retries + 1, e)
+                    result = m.Failure(
+                        code=500, message=f"run {name!r} failed after {retries + 1} attempts: {e}"
+                    )
+                else:
+                    log.info("run %r failed (attempt %d), the server will retry: %s", name, retries + 1, e)
+                    self.error = e
+                    engine.fail(
+                        500,
+                        f"{type(e).__name__}: {e}",
+                        stacktrace=traceback.format_exc(),
+                        command_index=index,
+                        command_type=int(m.MessageType.RUN_COMMAND),
+                        command_name=name or None,
+                        next_retry_delay_ms=policy.delay_ms(retries),
+                    )
+                    await self.flush()
+                    self._stop_handler()
+                    return
+            if result is not None:
+                try:
+                    engine.propose_run_completion(handle, result)
+                except ProtocolError as e:  # a failure too big to send: this attempt cannot go on
+                    self.protocol_error = e
+                    self._stop_handler()
+                    return
+            await self.flush()
+        finally:
+            self._runs.discard(asyncio.current_task())  # type: ignore[arg-type]
+            self._progress.set()
+
+    # ---- input and output ------------------------------------------------------------------------
+
+    async def flush(self) -> None:
+        """Send what the engine wrote so far."""
+        async with self._lock:
+            data = self._engine.data_to_send()
+            if data:
+                await self._write(data, False)
+
+    def _start_input(self) -> None:
+        # Notifications are read only once the handler waits for one: a handler that never blocks
+        # costs no reader task.
+        if self._pump is None and not self._engine.input_closed:
+            self._pump = asyncio.get_running_loop().create_task(self._pump_input())
+
+    async def _pump_input(self) -> None:
+        """Feed the rest of the request body (notifications, in BIDI mode) to the engine."""
+        engine = self._engine
+        try:
+            while not engine.input_closed:
+                chunk = await self._read()
+                if chunk is None:
+                    engine.close_input()
+                else:
+                    engine.receive_data(chunk[0])
+                    if chunk[1]:
+                        engine.receive_eof()
+                self._progress.set()
+        except ProtocolError as e:
+            self.protocol_error = e
+            engine.close_input()
+            self._stop_handler()
+            self._progress.set()
+
+    def drain(self) -> None:
+        """The endpoint is shutting down: suspend at the next wait instead of waiting for input."""
+        self._draining = True
+        self._progress.set()
+
+    def _stop_handler(self) -> None:
+        if self._handler is not None:
+            self._handler.cancel()
+
+    # ---- the attempt's life ----------------------------------------------------------------------
+
+    async def run(self) -> None:
+        """Run the handler to the attempt's end: the engine is closed afterwards."""
+        engine = self._engine
+        task = asyncio.get_running_loop().create_task(
+            self._run_with_middleware() if self._middleware else self._run_handler()
+        )
+        self._handler = task
+        try:
+            await task
+        except asyncio.CancelledError:
+            current = asyncio.current_task()
+            if not task.cancelled() or (current is not None and current.cancelling()):
+                # This attempt itself is being cancelled (the server dropped the connection, or is
+                # stopping): nothing more can go out, and a send could wait forever for a dead writer.
+                if self._pump is not None:
+                    self._pump.cancel()
+                raise
+            # cancelled on purpose: a run ended the attempt, or the input stream broke
+            if self.protocol_error is not None and not engine.closed:
+                self._fail_protocol(self.protocol_error)
+        finally:
+            for run in list(self._runs):
+                run.cancel()
+        if not engine.closed:
+            engine.fail(571, "the handler stopped without producing a result")
+
+    async def finish(self, ends_early: bool) -> None:
+        """Send the last bytes and end the response (see ``invoke._ends_early``)."""
+        engine = self._engine
+        pump = self._pump
+        if ends_early:
+            # The last bytes go out with the end of the response, without waiting for restate-server to
+            # close its side first: it answers the ingress request once our response has ended, so that
+            # wait is on every invocation's latency (noop, one in flight: 4.9 -> 4.3 ms).
+            if pump is not None:
+                pump.cancel()
+            async with self._lock:
+                await self._write(engine.data_to_send(), True)
+            return
+        await self.flush()
+        # Wait for restate-server to close its side before closing ours: hypercorn's HTTP/2 stack
+        # drops the whole connection on DATA for a stream whose response already ended.
+        if pump is not None:
+            await asyncio.wait((pump,), timeout=_DRAIN_TIMEOUT)
+            if not pump.done():
+                pump.cancel()
+            elif not pump.cancelled():
+                pump.exception()  # retrieved: a broken input stream changes nothing any more
+        elif not engine.input_closed:
+            with contextlib.suppress(Exception):  # a timeout, or a broken input stream: we are done anyway
+                async with asyncio.timeout(_DRAIN_TIMEOUT):
+                    while True:
+                        chunk = await self._read()
+                        if chunk is None or chunk[1]:
+                            break
+        async with self._lock:
+            await self._write(engine.data_to_send(), True)
+
+    async def _run_handler(self) -> None:
+        info, engine, ctx = self._info, self._engine, self.context
+        current_invocation.set(ctx)  # this task's context: seen by its runs, threads and log filters
+        try:
+            assert engine.input is not None
+            args: tuple[Any, ...] = ()
+            if info.has_input:
+                args = (decode_input(info.input_serde, engine.input.value or b"", "input"),)
+            if info.is_async:
+                result = await info.fn(ctx, *args)
+            else:
+                result = await self._run_sync(args)
+            if self.protocol_error is not None:
+                raise self.protocol_error  # user code swallowed it; the attempt is still broken
+            engine.write_output(info.output_serde.encode(result))
+        except TerminalError as e:
+            self.error = e
+            if self.protocol_error is not None:
+                self._fail_protocol(self.protocol_error)
+            elif not engine.closed:
+                engine.write_output(to_failure(e))
+        except (Suspended, AttemptEnded):
+            pass
+        except ProtocolError as e:
+            self.error = e
+            self._fail_protocol(e)
+        except Exception as e:
+            self.error = e
+            if self.protocol_error is not None:
+                self._fail_protocol(self.protocol_error)
+            elif not engine.closed:
+                log.warning(
+                    "invocation %s (%s.%s) failed, the server will retry: %s: %s",
+                    engine.invocation_id,
+                    info.service_name,
+                    info.name,
+                    type(e).__name__,
+                    e,
+                )
+                engine.fail(500, f"{type(e).__name__}: {e}", stacktrace=traceback.format_exc())
+
+    async def _run_sync(self, args: tuple[Any, ...]) -> Any:
+        """A plain ``def`` handler runs on a worker thread with the blocking context."""
+        loop = asyncio.get_running_loop()
+        sync_ctx = SyncContext(self.context, loop)
+        context = contextvars.copy_context()
+        fn = self._info.fn
+        try:
+            return await loop.run_in_executor(executor, lambda: context.run(fn, sync_ctx, *args))
+        finally:
+            sync_ctx.close()
+
+    async def _run_with_middleware(self) -> None:
+        """``_run_handler`` inside the middleware's attempt contexts, entered in the handler's own task."""
+        engine, info = self._engine, self._info
+        assert engine.start is not None and engine.input is not None
+        attempt = AttemptInfo(
+            service=info.service_name,
+            handler=info.name,
+            service_kind=info.service_kind,
+            invocation_id=engine.invocation_id,
+            key=engine.key,
+            retry_count=engine.start.retry_count_since_last_stored_entry,
+            journal_length=engine.known_commands,
+            attempt_headers=self.context._attempt_headers,
+            request_headers={h.key: h.value for h in engine.input.headers},
+        )
+        stack = open_attempt(self._middleware, attempt)
+        try:
+            await self._run_handler()
+        finally:
+            # An attempt the engine has not closed yet is failed by run(): the server retries it.
+            attempt.outcome = _OUTCOMES.get(engine.outcome, "retry")
+            attempt.error = self.protocol_error or self.error
+            stack.close()
+
+    def _fail_protocol(self, e: ProtocolError) -> None:
+        engine = self._engine
+        if engine.closed:
+            return
+        log.error("invocation %s: %s", engine.invocation_id, e.message)
+        engine.fail(
+            e.code,
+            e.message,
+            command_index=e.command_index,
+            command_type=e.command_type,
+            command_name=e.command_name,
+        )
+
+
+_OUTCOMES: dict[str | None, AttemptOutcome] = {
+    "success": "success",
+    "failure": "failure",
+    "suspended": "suspended",
+}
