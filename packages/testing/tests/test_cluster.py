@@ -64,6 +64,7 @@ def test_a_cluster_loses_nothing_when_a_node_dies(backend: BackendName) -> None:
         for sent in adds:
             env.client.invocation(sent.invocation_id).attach()
         assert env.client.object("Tally", "k").call("add", 0) == 21  # every add applied, none twice
+        assert env.state("Tally", "k").get("count", type_hint=int) == 21
 
         env.nodes[1].restart()
         deadline = time.monotonic() + 30

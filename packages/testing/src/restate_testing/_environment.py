@@ -14,6 +14,7 @@ from restate_ingress import AdminClient, AsyncClient, Client, IngressError, Serv
 from ._cluster import start_cluster
 from ._endpoint import AppServer
 from ._errors import RestateStartError
+from ._inspect import JournalEntry, ObjectState, read_journal
 from ._provision import DEFAULT_SERVER_VERSION
 from ._server import BackendName, RestateServer, resolve_backend
 
@@ -163,6 +164,27 @@ class RestateEnvironment:
         if self._admin is None:
             self._admin = AdminClient(self.admin_url)
         return self._admin
+
+    def state(self, service: str, key: str) -> ObjectState:
+        """Read and write the state of virtual object or workflow ``service`` under ``key``.
+
+        ::
+
+            env.state("Counter", "a").get("count", type_hint=int)
+            env.state("Counter", "a").set("count", 10)
+            env.state("Counter", "a").all()          # {"count": 10}
+        """
+        return ObjectState(self.admin, service, key)
+
+    def journal(self, invocation_id: str) -> list[JournalEntry]:
+        """The journal entries of ``invocation_id`` (running or completed), oldest first.
+
+        ::
+
+            runs = [e for e in env.journal(invocation_id) if e.kind == "Run" and not e.notification]
+            assert [e.name for e in runs] == ["charge"]
+        """
+        return read_journal(self.admin, invocation_id)
 
     def logs(self) -> str:
         """restate-server's output so far (every node's, one after the other, for a cluster)."""
