@@ -220,15 +220,24 @@ def test_concurrent_downloads_fetch_once(isolated: Path, registry: FakeRegistry)
     assert registry.tarball_requests() == 1
 
 
+def _npm_only(tmp_path: Path) -> dict[str, str]:
+    """Settings for running npm alone: a PATH with npm (and node) but no restate-server, and an npm
+    cache of its own, so that the user's stays clean."""
+    npm = shutil.which("npm", path=os.defpath + os.pathsep + "/usr/local/bin:/usr/bin")
+    assert npm is not None
+    return {
+        "PATH": str(Path(npm).parent),
+        "npm_config_cache": str(tmp_path / "npm-cache"),
+        "npm_config_update_notifier": "false",
+    }
+
+
 @pytest.mark.skipif(shutil.which("npm") is None, reason="npm is not installed")
 def test_npm_pack_download(
     isolated: Path, registry: FakeRegistry, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    npm = shutil.which("npm", path=os.defpath + os.pathsep + "/usr/local/bin:/usr/bin")
-    assert npm is not None
-    monkeypatch.setenv("PATH", str(Path(npm).parent))  # npm (and node) only; no restate-server there
-    monkeypatch.setenv("npm_config_cache", str(tmp_path / "npm-cache"))  # keep the user's npm cache clean
-    monkeypatch.setenv("npm_config_update_notifier", "false")
+    for name, value in _npm_only(tmp_path).items():
+        monkeypatch.setenv(name, value)
 
     path = download_restate_server(VERSION, registry=registry.url, method="npm", package=PACKAGE)
 
@@ -268,16 +277,12 @@ def test_no_network_over_http_is_a_provision_error_that_says_what_to_do(
 
 @pytest.mark.skipif(shutil.which("npm") is None, reason="npm is not installed")
 def test_no_network_with_npm_fails_within_seconds_with_progress(
-    isolated: Path, closed_port: int, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    isolated: Path, closed_port: int, tmp_path: Path
 ) -> None:
-    npm = shutil.which("npm", path=os.defpath + os.pathsep + "/usr/local/bin:/usr/bin")
-    assert npm is not None
     env = {
         **os.environ,
-        "PATH": str(Path(npm).parent),
+        **_npm_only(tmp_path),
         "npm_config_registry": f"http://127.0.0.1:{closed_port}/",  # npm's own setting, as a user's would be
-        "npm_config_cache": str(tmp_path / "npm-cache"),
-        "npm_config_update_notifier": "false",
     }
     started = time.monotonic()
     result = subprocess.run(
