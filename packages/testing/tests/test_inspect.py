@@ -90,6 +90,7 @@ def test_set_state_that_a_handler_then_reads(env: RestateEnvironment) -> None:
     assert state.get("profile", type_hint=Profile) == Profile(name="Ann", visits=2)
     assert state.all() == {"count": 40, "profile": {"name": "Ann", "visits": 2}}
     assert env.client.object("Counter", "seeded").call("add", 2) == 42
+    assert state.get("count", type_hint=int) == 42
     assert env.client.object("Counter", "seeded").call("profile") == {"name": "Ann", "visits": 2}
     state.set("count", 0)  # other entries stay
     assert state.all() == {"count": 0, "profile": {"name": "Ann", "visits": 2}}
@@ -115,7 +116,8 @@ def test_a_step_runs_exactly_once(env: RestateEnvironment) -> None:
     assert env.client.invocation(sent.invocation_id).attach() == "receipt-order-1"
 
     journal = env.journal(sent.invocation_id)
-    steps = [entry for entry in journal if entry.kind == "Run" and not entry.notification]
+    steps = [e for e in journal if e.kind == "Run" and not e.notification]
+    assert [(e.name, e.completed) for e in steps] == [("charge", True)]
     assert steps == [
         JournalEntry(
             index=steps[0].index,

@@ -128,6 +128,34 @@ def restate_env_options():
     _run(pytester).assert_outcomes(passed=1)
 
 
+def test_a_cluster_from_the_options_with_every_node_log_on_failure(pytester: pytest.Pytester) -> None:
+    pytester.makeconftest(
+        APP
+        + """
+@pytest.fixture(scope="session")
+def restate_env_options():
+    return {"nodes": 3, "disable_retries": True}
+"""
+    )
+    pytester.makepyfile(
+        """
+        def test_cluster(restate_env, restate_client):
+            assert [node.node_name for node in restate_env.nodes] == ["node-0", "node-1", "node-2"]
+            assert restate_client.service("Greeter").call("greet", "Ann") == "Hello Ann!"
+
+        def test_handler_fails(restate_client):
+            restate_client.service("Greeter").call("explode", "zz")
+        """
+    )
+    result = _run(pytester)
+    result.assert_outcomes(passed=1, failed=1)
+    # One section per node that logged during the failed test, named after the node; the node that
+    # ran the invocation has the server's account of the failure.
+    result.stdout.fnmatch_lines(["*- restate-server node-? log (binary, ingress http://127.0.0.1:*) call -*"])
+    result.stdout.fnmatch_lines(["*WARN restate_invoker*Error when executing the invocation*", "*kaboom-zz*"])
+    assert "restate-server log (" not in result.stdout.str()
+
+
 def test_bad_scope_is_a_usage_error(pytester: pytest.Pytester) -> None:
     pytester.makeconftest(APP)
     pytester.makeini("[pytest]\nrestate_env_scope = forever\n")

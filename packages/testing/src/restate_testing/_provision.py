@@ -222,11 +222,13 @@ _NETWORK_ERRORS = (
 )
 
 
-def _wait_with_heartbeat(process: subprocess.Popen[str], limit: float, every: float = 5.0) -> bool:
-    """Wait for ``process`` up to ``limit`` seconds, saying now and then that we are alive.
+def _wait_with_heartbeat(process: subprocess.Popen[str], limit: float) -> bool:
+    """Wait for ``process`` up to ``limit`` seconds, saying every 5 s (or twice, for a short limit)
+    that we are alive: npm pack prints nothing while it downloads 80 MB.
 
-    npm pack prints nothing while it downloads 80 MB. False (and the process killed) at the limit.
+    False (and the process killed) at the limit.
     """
+    every = min(5.0, limit / 2)
     started = time.monotonic()
     while True:
         left = limit - (time.monotonic() - started)
