@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import json
 import time
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
+import pytest
 import restate_sdk as restate
 from restate_ingress import Client
 from restate_sdk import Context, ObjectContext
 
-from restate_testing import RestateEnvironment
-from restate_testing._cluster import metadata_members
+from restate_testing import RestateEnvironment, RestateStartError
+from restate_testing._backend import ServerPorts
+from restate_testing._cluster import cluster_env, metadata_members
 
 if TYPE_CHECKING:
     from restate_testing._server import BackendName
@@ -72,3 +75,32 @@ def test_a_cluster_loses_nothing_when_a_node_dies(backend: BackendName) -> None:
             time.sleep(0.2)
         assert sorted(metadata_members(env.admin_url)) == [1, 2, 3]
         assert env.client.object("Tally", "k").call("add", 1) == 22
+
+
+def test_each_node_knows_all_metadata_servers_and_only_node_0_provisions() -> None:
+    ports = [ServerPorts(ingress=1000 + i, admin=2000 + i, node=3000 + i) for i in range(3)]
+    envs = [cluster_env(i, ports, "c") for i in range(3)]
+    assert [env["RESTATE_AUTO_PROVISION"] for env in envs] == ["true", "false", "false"]
+    assert [env["RESTATE_NODE_NAME"] for env in envs] == ["node-0", "node-1", "node-2"]
+    assert [env["RESTATE_ADVERTISED_ADDRESS"] for env in envs] == [
+        f"http://127.0.0.1:{3000 + i}" for i in range(3)
+    ]
+    for env in envs:
+        assert json.loads(env["RESTATE_METADATA_CLIENT__ADDRESSES"]) == [
+            "http://127.0.0.1:3000",
+            "http://127.0.0.1:3001",
+            "http://127.0.0.1:3002",
+        ]
+        assert env["RESTATE_DEFAULT_REPLICATION"] == "2"  # what restate-server 1.7 reads for the log
+        assert env["RESTATE_CLUSTER_NAME"] == "c"
+
+
+def test_bad_node_counts_and_bridged_docker_are_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    with pytest.raises(ValueError, match="at least 1"):
+        RestateEnvironment(APP, nodes=0)
+    env = RestateEnvironment(APP, backend="docker", nodes=3)
+    with pytest.raises(RuntimeError, match="not been started"):
+        env.nodes  # noqa: B018
+    monkeypatch.setenv("RESTATE_TESTING_DOCKER_NETWORK", "bridge")
+    with pytest.raises(RestateStartError, match="needs host networking"):
+        env.start()
