@@ -6,6 +6,7 @@ import os
 import queue
 import re
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -56,21 +57,56 @@ class Output:
                 return match
         raise AssertionError(f"no line matched {pattern!r}; output:\n{''.join(self.seen)}")
 
+    def rest(self, quiet: float = 0.5) -> list[str]:
+        """Every line so far, after the output has been quiet for ``quiet`` seconds."""
+        while True:
+            try:
+                self.seen.append(self.lines.get(timeout=quiet))
+            except queue.Empty:
+                return list(self.seen)
+
+
+def _start_dev(
+    directory: Path, restate_binary: str, *args: str, sigint_ignored: bool = True
+) -> tuple[subprocess.Popen[str], Output]:
+    """Start the dev runner in ``directory``. By default with SIGINT ignored, as a background job of a
+    script or ``nohup`` would start it: the runner must install its own handler."""
+    env = {**os.environ, "RESTATE_SERVER_BIN": restate_binary, "PYTHONUNBUFFERED": "1"}
+    command = [sys.executable, "-m", "restate_testing", "dev", "devapp:app", "--backend", "binary", *args]
+    if sigint_ignored:
+        # exec keeps an ignored disposition, so the runner starts with SIGINT ignored.
+        launcher = "import os, signal, sys; signal.signal(signal.SIGINT, signal.SIG_IGN); os.execv(sys.argv[1], sys.argv[1:])"
+        command = [sys.executable, "-c", launcher, *command]
+    process = subprocess.Popen(
+        command, cwd=directory, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
+    return process, Output(process)
+
+
+def _interrupt(process: subprocess.Popen[str], output: Output, within: float = 5.0) -> None:
+    """Ctrl-C: the runner ends everything, with exit code 0, within ``within`` seconds."""
+    started = time.monotonic()
+    process.send_signal(signal.SIGINT)
+    try:
+        code = process.wait(timeout=within)
+    except subprocess.TimeoutExpired:
+        raise AssertionError(f"the dev runner still ran {within}s after SIGINT") from None
+    assert code == 0
+    output.wait_for("stopping")
+    print(f"dev runner stopped {time.monotonic() - started:.2f}s after SIGINT")
+
+
+def _kill(process: subprocess.Popen[str]) -> None:
+    if process.poll() is None:
+        process.kill()
+        process.wait()
+
 
 @pytest.mark.integration
 def test_dev_serves_reloads_and_stops(tmp_path: Path, restate_binary: str) -> None:
     _write_app(tmp_path, "Hello")
-    env = {**os.environ, "RESTATE_SERVER_BIN": restate_binary, "PYTHONUNBUFFERED": "1"}
-    process = subprocess.Popen(
-        [sys.executable, "-m", "restate_testing", "dev", "devapp:app", "--backend", "binary"],
-        cwd=tmp_path,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
+    process, output = _start_dev(tmp_path, restate_binary)
     try:
-        output = Output(process)
         ingress = output.wait_for(r"ingress (http://127\.0\.0\.1:\d+)").group(1)
         output.wait_for(r"registered http://127\.0\.0\.1:\d+: Greeter")
         output.wait_for(r"curl .*/Greeter/greet")
@@ -82,15 +118,106 @@ def test_dev_serves_reloads_and_stops(tmp_path: Path, restate_binary: str) -> No
         output.wait_for(r"registered http://127\.0\.0\.1:\d+: Greeter")
         assert httpx.post(f"{ingress}/Greeter/greet", json="Ann").json() == "Bonjour Ann"
 
-        process.send_signal(signal.SIGINT)  # Ctrl-C
-        assert process.wait(timeout=30) == 0
-        output.wait_for("stopping")
+        _interrupt(process, output)
         with pytest.raises(httpx.ConnectError):
             httpx.get(f"{ingress}/restate/health")
     finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait()
+        _kill(process)
+
+
+BLOCKING_APP = """
+import asyncio
+import restate_sdk as restate
+
+worker = restate.Service("Worker")
+
+@worker.handler()
+async def block(ctx) -> str:
+    async def forever() -> str:
+        print("STEP STARTED", flush=True)
+        await asyncio.sleep(3600)
+        return "never"
+    return await ctx.run("forever", forever)
+
+app = restate.app([worker])
+"""
+
+
+@pytest.mark.integration
+def test_ctrl_c_while_a_step_blocks_stops_within_five_seconds(tmp_path: Path, restate_binary: str) -> None:
+    (tmp_path / "devapp.py").write_text(BLOCKING_APP)
+    process, output = _start_dev(tmp_path, restate_binary)
+    try:
+        ingress = output.wait_for(r"ingress (http://127\.0\.0\.1:\d+)").group(1)
+        app_url = output.wait_for(r"registered (http://127\.0\.0\.1:\d+): Worker").group(1)
+        response = httpx.post(f"{ingress}/Worker/block/send")
+        assert response.status_code == 202, response.text
+        output.wait_for("STEP STARTED")
+
+        _interrupt(process, output)
+        with pytest.raises(httpx.ConnectError):
+            httpx.get(f"{ingress}/restate/health")
+        with pytest.raises(httpx.ConnectError):
+            httpx.get(app_url)
+    finally:
+        _kill(process)
+
+
+@pytest.mark.integration
+def test_a_taken_port_is_reported_before_anything_starts(tmp_path: Path, restate_binary: str) -> None:
+    _write_app(tmp_path, "Hello")
+    with socket.socket() as squatter:
+        squatter.bind(("127.0.0.1", 0))
+        squatter.listen()
+        port = squatter.getsockname()[1]
+        process, output = _start_dev(tmp_path, restate_binary, "--port", str(port))
+        try:
+            assert process.wait(timeout=30) == 2
+            output.wait_for(rf"port {port} is already in use")
+            assert not any("registered" in line or "restate-server" in line for line in output.rest())
+        finally:
+            _kill(process)
+
+
+CRASHING_APP = """
+import os
+import restate_sdk as restate
+
+greeter = restate.Service("Greeter")
+
+@greeter.handler()
+async def greet(ctx, name: str) -> str:
+    if {crash}:
+        os._exit(3)
+    return "Hello " + name
+
+app = restate.app([greeter])
+"""
+
+
+@pytest.mark.integration
+def test_a_crashed_app_is_reported_and_the_next_change_restarts_it(
+    tmp_path: Path, restate_binary: str
+) -> None:
+    (tmp_path / "devapp.py").write_text("this is not python\n")
+    process, output = _start_dev(tmp_path, restate_binary, sigint_ignored=False)
+    try:
+        ingress = output.wait_for(r"ingress (http://127\.0\.0\.1:\d+)").group(1)
+        output.wait_for(r"the app exited with code 1; waiting for a change")
+
+        time.sleep(1.1)
+        (tmp_path / "devapp.py").write_text(CRASHING_APP.replace("{crash}", "True"))
+        output.wait_for(r"registered http://127\.0\.0\.1:\d+: Greeter")
+        assert httpx.post(f"{ingress}/Greeter/greet/send", json="Ann").status_code == 202
+        output.wait_for(r"the app exited with code 3; waiting for a change")
+
+        time.sleep(1.1)
+        (tmp_path / "devapp.py").write_text(CRASHING_APP.replace("{crash}", "False"))
+        output.wait_for(r"registered http://127\.0\.0\.1:\d+: Greeter")
+        assert httpx.post(f"{ingress}/Greeter/greet", json="Bob").json() == "Hello Bob"
+        _interrupt(process, output)
+    finally:
+        _kill(process)
 
 
 def test_snapshot_sees_python_files_but_not_virtualenvs(tmp_path: Path) -> None:

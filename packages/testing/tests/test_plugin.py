@@ -65,17 +65,19 @@ def test_fixtures_serve_the_app(pytester: pytest.Pytester) -> None:
     _run(pytester).assert_outcomes(passed=3)
 
 
-def test_failure_report_shows_server_log(pytester: pytest.Pytester) -> None:
+@pytest.mark.parametrize(("nodes", "section"), [(1, "restate-server log"), (3, "restate-server node-? log")])
+def test_failure_report_shows_server_log(pytester: pytest.Pytester, nodes: int, section: str) -> None:
     pytester.makeconftest(APP)
     pytester.makepyfile(
-        """
+        f"""
         import pytest
 
         @pytest.fixture(scope="session")
         def restate_env_options():
-            return {"disable_retries": True}
+            return {{"disable_retries": True, "nodes": {nodes}}}
 
-        def test_passes(restate_client):
+        def test_passes(restate_env, restate_client):
+            assert len(restate_env.nodes) == {nodes}
             assert restate_client.service("Greeter").call("greet", "Ann") == "Hello Ann!"
 
         def test_handler_fails(restate_client):
@@ -84,10 +86,11 @@ def test_failure_report_shows_server_log(pytester: pytest.Pytester) -> None:
     )
     result = _run(pytester)
     result.assert_outcomes(passed=1, failed=1)
-    result.stdout.fnmatch_lines(["*- restate-server log (binary, ingress http://127.0.0.1:*) call -*"])
+    # A section per node that logged during the failed test (named after the node in a cluster).
+    result.stdout.fnmatch_lines([f"*- {section} (binary, ingress http://127.0.0.1:*) call -*"])
     # The server's own account of the failed attempt, not just the client's exception:
     result.stdout.fnmatch_lines(["*WARN restate_invoker*Error when executing the invocation*", "*kaboom-zz*"])
-    assert result.stdout.str().count("restate-server log (") == 1  # only for the failing test
+    assert 1 <= result.stdout.str().count(" log (binary, ingress") <= nodes  # only for the failing test
 
 
 @pytest.mark.parametrize(("scope", "distinct_urls"), [("session", 1), ("function", 2)])

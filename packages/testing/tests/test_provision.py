@@ -9,14 +9,18 @@ import io
 import json
 import os
 import shutil
+import socket
 import subprocess
+import sys
 import tarfile
 import threading
+import time
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import unquote
 
+import httpx
 import pytest
 
 from restate_testing import ProvisionError, find_restate_server
@@ -216,15 +220,24 @@ def test_concurrent_downloads_fetch_once(isolated: Path, registry: FakeRegistry)
     assert registry.tarball_requests() == 1
 
 
+def _npm_only(tmp_path: Path) -> dict[str, str]:
+    """Settings for running npm alone: a PATH with npm (and node) but no restate-server, and an npm
+    cache of its own, so that the user's stays clean."""
+    npm = shutil.which("npm", path=os.defpath + os.pathsep + "/usr/local/bin:/usr/bin")
+    assert npm is not None
+    return {
+        "PATH": str(Path(npm).parent),
+        "npm_config_cache": str(tmp_path / "npm-cache"),
+        "npm_config_update_notifier": "false",
+    }
+
+
 @pytest.mark.skipif(shutil.which("npm") is None, reason="npm is not installed")
 def test_npm_pack_download(
     isolated: Path, registry: FakeRegistry, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    npm = shutil.which("npm", path=os.defpath + os.pathsep + "/usr/local/bin:/usr/bin")
-    assert npm is not None
-    monkeypatch.setenv("PATH", str(Path(npm).parent))  # npm (and node) only; no restate-server there
-    monkeypatch.setenv("npm_config_cache", str(tmp_path / "npm-cache"))  # keep the user's npm cache clean
-    monkeypatch.setenv("npm_config_update_notifier", "false")
+    for name, value in _npm_only(tmp_path).items():
+        monkeypatch.setenv(name, value)
 
     path = download_restate_server(VERSION, registry=registry.url, method="npm", package=PACKAGE)
 
@@ -233,3 +246,73 @@ def test_npm_pack_download(
         "restate-server 9.9.9"
     )
     assert registry.tarball_requests() == 1
+
+
+@pytest.fixture
+def closed_port() -> int:
+    """A 127.0.0.1 port nobody listens on: a registry that cannot be reached."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _says_what_to_do(message: str) -> None:
+    assert "RESTATE_SERVER_BIN" in message
+    assert "python -m restate_testing provision" in message
+    assert "docker" in message
+
+
+def test_no_network_over_http_is_a_provision_error_that_says_what_to_do(
+    isolated: Path, closed_port: int, capfd: pytest.CaptureFixture[str]
+) -> None:
+    started = time.monotonic()
+    with pytest.raises(ProvisionError, match="is not reachable") as caught:
+        download_restate_server(VERSION, registry=f"http://127.0.0.1:{closed_port}", method="http")
+    assert time.monotonic() - started < 15
+    _says_what_to_do(str(caught.value))
+    assert isinstance(caught.value.__cause__, httpx.ConnectError)  # kept as the cause, not shown raw
+    assert "downloading restate-server" in capfd.readouterr().err
+    assert not (isolated / "restate-server" / VERSION / "restate-server").exists()
+
+
+@pytest.mark.skipif(shutil.which("npm") is None, reason="npm is not installed")
+def test_no_network_with_npm_fails_within_seconds_with_progress(
+    isolated: Path, closed_port: int, tmp_path: Path
+) -> None:
+    env = {
+        **os.environ,
+        **_npm_only(tmp_path),
+        "npm_config_registry": f"http://127.0.0.1:{closed_port}/",  # npm's own setting, as a user's would be
+    }
+    started = time.monotonic()
+    result = subprocess.run(
+        [sys.executable, "-m", "restate_testing", "provision", "--cache-only", "--version", VERSION],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    elapsed = time.monotonic() - started
+    print(f"provision without network (npm) gave up after {elapsed:.1f}s")
+    assert result.returncode == 1
+    assert elapsed < 30  # npm's defaults would retry for minutes
+    assert "Traceback" not in result.stderr
+    assert f"downloading restate-server {VERSION} from npm" in result.stderr
+    assert "could not reach the registry" in result.stderr
+    _says_what_to_do(result.stderr)
+    assert result.stdout == ""
+
+
+def test_a_download_that_takes_too_long_is_cut_off(
+    isolated: Path, monkeypatch: pytest.MonkeyPatch, capfd: pytest.CaptureFixture[str]
+) -> None:
+    # An npm that hangs, as one behind a network that drops packets would.
+    fake_npm = _executable(isolated.parent / "fake-bin" / "npm", "#!/bin/sh\nexec /bin/sleep 30\n")
+    monkeypatch.setenv("PATH", str(fake_npm.parent))
+    monkeypatch.setenv("RESTATE_TESTING_DOWNLOAD_TIMEOUT", "2")
+    started = time.monotonic()
+    with pytest.raises(ProvisionError, match="did not finish within 2s") as caught:
+        download_restate_server(VERSION, method="npm", package=PACKAGE)
+    assert time.monotonic() - started < 10
+    _says_what_to_do(str(caught.value))
+    assert "still downloading (1s of at most 2s)" in capfd.readouterr().err

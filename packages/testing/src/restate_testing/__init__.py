@@ -18,13 +18,16 @@ from __future__ import annotations
 from ._endpoint import AppServer
 from ._environment import RestateEnvironment
 from ._errors import ProvisionError, RestateStartError
+from ._inspect import JournalEntry, ObjectState
 from ._lambda import LambdaStandIn
 from ._provision import find_restate_server
 from ._server import RestateServer
 
 __all__ = [
     "AppServer",
+    "JournalEntry",
     "LambdaStandIn",
+    "ObjectState",
     "ProvisionError",
     "RestateEnvironment",
     "RestateServer",

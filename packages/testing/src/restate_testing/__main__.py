@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from ._dev import run_dev
+from ._errors import ProvisionError
 from ._provision import DEFAULT_SERVER_VERSION, download_restate_server, find_restate_server
 
 
@@ -68,14 +69,23 @@ def _serve_app(target: str, host: str, port: int) -> None:
         port=port,
         host=host,
         server="hypercorn",  # the options below are hypercorn's; restarts want its quick shutdown
+        drain_timeout=0.5,  # in development nothing waits for in-flight steps: Ctrl-C stops at once
         graceful_timeout=1.0,
         errorlog=logging.getLogger("hypercorn.error"),
     )
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Entry point of ``python -m restate_testing``."""
+    """Entry point of ``python -m restate_testing``; a failure to provision prints what to do, no traceback."""
     args = _parser().parse_args(argv)
+    try:
+        return _main(args)
+    except ProvisionError as error:
+        print(f"restate-testing: {error}", file=sys.stderr)
+        return 1
+
+
+def _main(args: argparse.Namespace) -> int:
     if args.command == "provision":
         path = download_restate_server(args.version) if args.cache_only else find_restate_server(args.version)
         print(path)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib.util
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -17,10 +18,12 @@ from restate_ingress import AdminClient, IngressError
 from ._ports import free_ports, is_listening
 from ._server import RestateServer
 
-__all__ = ["app_directory", "run_dev", "sample_curl", "snapshot"]
+__all__ = ["app_directory", "port_in_use", "run_dev", "sample_curl", "snapshot"]
 
 _SKIP_DIRS = {"__pycache__", "node_modules", "site-packages", "venv"}
 _POLL_SECONDS = 0.5
+# The app gets this long after SIGTERM before SIGKILL; its in-flight attempts are simply retried later.
+_APP_STOP_SECONDS = 2.0
 
 
 def _say(message: str) -> None:
@@ -92,8 +95,10 @@ class _AppProcess:
         self.target = target
         self.port = port
         self.process: subprocess.Popen[bytes] | None = None
+        self.reported_exit = False
 
     def start(self, timeout: float = 15.0) -> bool:
+        """Start the app and wait until it listens; False (and said why) when it does not."""
         command = [
             sys.executable,
             "-m",
@@ -104,10 +109,10 @@ class _AppProcess:
             str(self.port),
         ]
         self.process = subprocess.Popen(command, cwd=Path.cwd())
+        self.reported_exit = False
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                _say(f"the app exited with code {self.process.returncode}; waiting for a change")
+            if self.crashed():
                 return False
             if is_listening(self.port):
                 return True
@@ -115,18 +120,37 @@ class _AppProcess:
         _say(f"the app did not listen on port {self.port} within {timeout:.0f}s; waiting for a change")
         return False
 
-    def alive(self) -> bool:
-        return self.process is not None and self.process.poll() is None
+    def crashed(self) -> bool:
+        """True once the app has exited on its own; says so the first time."""
+        if self.process is None or self.process.poll() is None:
+            return False
+        if not self.reported_exit:
+            self.reported_exit = True
+            _say(f"the app exited with code {self.process.returncode}; waiting for a change")
+        return True
 
     def stop(self) -> None:
+        """Stop the app: SIGTERM, and SIGKILL if it is not gone within a moment (nothing drains in dev)."""
         if self.process is not None and self.process.poll() is None:
             self.process.send_signal(signal.SIGTERM)
             try:
-                self.process.wait(timeout=10)
+                self.process.wait(timeout=_APP_STOP_SECONDS)
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait()
         self.process = None
+
+
+def port_in_use(port: int) -> bool:
+    """True when 127.0.0.1:``port`` cannot be bound (another process listens there)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        # As servers do: a socket of our own earlier app, lingering in TIME_WAIT, does not count.
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return True
+    return is_listening(port)
 
 
 def _register(admin: AdminClient, server: RestateServer, port: int, first: bool) -> None:
@@ -148,14 +172,29 @@ def _raise_interrupt(signum: int, frame: object) -> None:
 
 
 def run_dev(target: str, *, port: int | None = None, server_options: dict[str, Any] | None = None) -> int:
-    """Run restate-server and ``target`` (``module:attribute``), reloading the app on file changes."""
+    """Run restate-server and ``target`` (``module:attribute``), reloading the app on file changes.
+
+    Returns 0 after Ctrl-C (SIGINT) or SIGTERM, 2 when the app's port is taken.
+    """
     if ":" not in target:
         raise SystemExit("restate-dev: expected module:app, e.g. `python -m restate_testing dev greeter:app`")
     watch_dir = app_directory(target)
-    # A plain SIGTERM would end us without teardown and orphan the server (it has its own session).
-    signal.signal(signal.SIGTERM, _raise_interrupt)
+    # Installed explicitly for both: a plain SIGTERM would end us without teardown and orphan the server
+    # (it has its own session), and SIGINT may have been inherited as ignored (nohup, `cmd &` in a script).
+    previous = {sig: signal.signal(sig, _raise_interrupt) for sig in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        return _run(target, watch_dir, port, server_options or {})
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+def _run(target: str, watch_dir: Path, port: int | None, server_options: dict[str, Any]) -> int:
     app_port = port or free_ports(1)[0]
-    server = RestateServer(**(server_options or {}))
+    if port_in_use(app_port):
+        _say(f"port {app_port} is already in use; stop what listens there or choose another with --port")
+        return 2
+    server = RestateServer(**server_options)
     app = _AppProcess(target, app_port)
     _say("starting restate-server ...")
     try:
@@ -170,6 +209,7 @@ def run_dev(target: str, *, port: int | None = None, server_options: dict[str, A
             seen = snapshot(watch_dir)
             while True:
                 time.sleep(_POLL_SECONDS)
+                app.crashed()
                 now = snapshot(watch_dir)
                 changed = _changed(seen, now)
                 if not changed:
@@ -178,11 +218,16 @@ def run_dev(target: str, *, port: int | None = None, server_options: dict[str, A
                 shown = ", ".join(str(path.relative_to(watch_dir)) for path in changed[:3])
                 _say(f"change in {shown}; restarting the app")
                 app.stop()
-                if app.start():
+                if port_in_use(app_port):
+                    _say(f"port {app_port} is taken by another process; waiting for a change")
+                elif app.start():
                     _register(admin, server, app_port, first=False)
     except KeyboardInterrupt:
         _say("stopping")
         return 0
     finally:
+        # A second Ctrl-C must not cut the teardown short and leave restate-server running.
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
         app.stop()
+        server.kill()  # its data is thrown away anyway: no need for a graceful stop
         server.close()

@@ -11,10 +11,12 @@ from typing import Any, Self
 
 from restate_ingress import AdminClient, AsyncClient, Client, IngressError, ServerError
 
+from ._cluster import start_cluster
 from ._endpoint import AppServer
 from ._errors import RestateStartError
+from ._inspect import JournalEntry, ObjectState, read_journal
 from ._provision import DEFAULT_SERVER_VERSION
-from ._server import BackendName, RestateServer
+from ._server import BackendName, RestateServer, resolve_backend
 
 __all__ = ["RestateEnvironment"]
 
@@ -49,6 +51,10 @@ class RestateEnvironment:
         env: further ``RESTATE_*`` settings for the server (they win over the options above).
         server_version: restate-server version downloaded for the binary backend when none is installed.
         startup_timeout: seconds the server gets to report healthy.
+        nodes: how many restate-server nodes to run. ``3`` starts a cluster of three nodes with a
+            replicated metadata server and a replicated log (replication 2), ready once all three
+            are metadata members; :attr:`nodes` gives each node's URLs, ``kill()`` and ``restart()``.
+            The clients, the admin API and registration go through node 0.
     """
 
     def __init__(
@@ -63,18 +69,25 @@ class RestateEnvironment:
         env: dict[str, str] | None = None,
         server_version: str = DEFAULT_SERVER_VERSION,
         startup_timeout: float = 60.0,
+        nodes: int = 1,
     ) -> None:
+        if nodes < 1:
+            raise ValueError(f"nodes must be at least 1, not {nodes}")
         self.app = app
-        self.server = RestateServer(
-            backend=backend,
-            image=image,
-            always_replay=always_replay,
-            disable_retries=disable_retries,
-            lazy_state=lazy_state,
-            env=env,
-            server_version=server_version,
-            startup_timeout=startup_timeout,
-        )
+        self._server_options: dict[str, Any] = {
+            "backend": backend,
+            "image": image,
+            "always_replay": always_replay,
+            "disable_retries": disable_retries,
+            "lazy_state": lazy_state,
+            "env": env,
+            "server_version": server_version,
+            "startup_timeout": startup_timeout,
+        }
+        self._node_count = nodes
+        # One node exists from the start (its log is readable before start()); a cluster's nodes are
+        # made by start(), which picks all their ports at once.
+        self._nodes: list[RestateServer] = [RestateServer(**self._server_options)] if nodes == 1 else []
         self._endpoint: AppServer | None = None
         self._admin: AdminClient | None = None
         self._client: Client | None = None
@@ -83,6 +96,24 @@ class RestateEnvironment:
         """The admin API's answer to the last registration."""
         self.startup_seconds: float | None = None
         """How long start() took."""
+
+    # -- nodes -------------------------------------------------------------------------------------
+
+    @property
+    def server(self) -> RestateServer:
+        """The restate-server the clients talk to (node 0 of a cluster)."""
+        return self.nodes[0]
+
+    @property
+    def nodes(self) -> list[RestateServer]:
+        """Every restate-server node, node 0 first; one unless ``nodes=`` asked for more.
+
+        Each has ``ingress_url``, ``admin_url``, ``kill()`` (SIGKILL, data kept), ``restart()`` and
+        ``start()``.
+        """
+        if not self._nodes:
+            raise RuntimeError("the environment has not been started")
+        return list(self._nodes)
 
     # -- addresses and clients ---------------------------------------------------------------------
 
@@ -134,9 +165,32 @@ class RestateEnvironment:
             self._admin = AdminClient(self.admin_url)
         return self._admin
 
+    def state(self, service: str, key: str) -> ObjectState:
+        """Read and write the state of virtual object or workflow ``service`` under ``key``.
+
+        ::
+
+            env.state("Counter", "a").get("count", type_hint=int)
+            env.state("Counter", "a").set("count", 10)
+            env.state("Counter", "a").all()          # {"count": 10}
+        """
+        return ObjectState(self.admin, service, key)
+
+    def journal(self, invocation_id: str) -> list[JournalEntry]:
+        """The journal entries of ``invocation_id`` (running or completed), oldest first.
+
+        ::
+
+            runs = [e for e in env.journal(invocation_id) if e.kind == "Run" and not e.notification]
+            assert [e.name for e in runs] == ["charge"]
+        """
+        return read_journal(self.admin, invocation_id)
+
     def logs(self) -> str:
-        """restate-server's output so far."""
-        return self.server.logs()
+        """restate-server's output so far (every node's, one after the other, for a cluster)."""
+        if len(self._nodes) <= 1:
+            return self._nodes[0].logs() if self._nodes else ""
+        return "\n".join(f"--- {node.node_name} ---\n{node.logs()}" for node in self._nodes)
 
     # -- lifecycle ---------------------------------------------------------------------------------
 
@@ -144,7 +198,10 @@ class RestateEnvironment:
         """Start the server, serve the app, register it. Raises RestateStartError with the logs."""
         started = time.monotonic()
         try:
-            self.server.start()
+            if self._node_count == 1:
+                self.server.start()
+            else:
+                self._nodes = start_cluster(self._node_count, self._cluster_options())
             self._endpoint = AppServer(self.app, host=self._bind_host())
             self._endpoint.start()
             self.register()
@@ -153,8 +210,9 @@ class RestateEnvironment:
             raise
         self.startup_seconds = time.monotonic() - started
         _log.info(
-            "restate environment (%s) ready in %.2fs: ingress %s, app %s",
+            "restate environment (%s, %d node(s)) ready in %.2fs: ingress %s, app %s",
             self.server.backend.name,
+            self._node_count,
             self.startup_seconds,
             self.ingress_url,
             self.deployment_uri,
@@ -191,7 +249,21 @@ class RestateEnvironment:
                 self._endpoint.stop()
                 self._endpoint = None
         finally:
-            self.server.close()
+            for node in self._nodes:
+                node.close()
+
+    def _cluster_options(self) -> dict[str, Any]:
+        # Resolve "auto" once for all nodes, and refuse what cannot form a cluster.
+        backend = resolve_backend(self._server_options["backend"])
+        if backend == "docker":
+            from ._container import default_network_mode
+
+            if default_network_mode() != "host":
+                raise RestateStartError(
+                    "a cluster on the docker backend needs host networking (Linux), so that the nodes "
+                    "reach each other on 127.0.0.1; use backend='binary' or nodes=1"
+                )
+        return {**self._server_options, "backend": backend}
 
     def __enter__(self) -> Self:
         return self.start()

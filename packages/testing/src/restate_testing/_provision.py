@@ -154,16 +154,55 @@ def _file_lock(path: Path) -> Generator[None]:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
+def download_timeout() -> float:
+    """Seconds a download may take in all: ``$RESTATE_TESTING_DOWNLOAD_TIMEOUT``, default 300."""
+    raw = os.environ.get("RESTATE_TESTING_DOWNLOAD_TIMEOUT") or "300"
+    try:
+        return float(raw)
+    except ValueError:
+        raise ProvisionError(f"RESTATE_TESTING_DOWNLOAD_TIMEOUT={raw!r} is not a number of seconds") from None
+
+
+def _unreachable(what: str, detail: str) -> ProvisionError:
+    """The error for a download that could not reach the registry, saying how to do without it."""
+    return ProvisionError(
+        f"could not download restate-server: {what}.\n{detail.strip()}\n"
+        "Without access to the npm registry, any one of these works:\n"
+        "  - set RESTATE_SERVER_BIN to a restate-server binary (e.g. copied from a machine that has one);\n"
+        "  - run `python -m restate_testing provision` once where the registry is reachable: it fills the "
+        f"cache ({cache_dir()}), which later runs use;\n"
+        "  - use the docker backend (backend='docker' or RESTATE_TESTING_BACKEND=docker) with an image the "
+        "Docker engine already has (RESTATE_TESTING_IMAGE)."
+    )
+
+
 def _npm_pack(package: str, version: str, work: Path, registry: str | None) -> Path:
-    command = ["npm", "pack", f"{package}@{version}", "--pack-destination", str(work), "--silent"]
+    # npm retries a failed fetch twice with waits of up to a minute by default; once, briefly, is
+    # enough to ride out a hiccup, and an unreachable registry then fails within seconds.
+    command = [
+        "npm",
+        "pack",
+        f"{package}@{version}",
+        "--pack-destination",
+        str(work),
+        "--loglevel=error",  # quiet, but errors still say why
+        "--fetch-retries=1",
+        "--fetch-retry-mintimeout=1000",
+        "--fetch-retry-maxtimeout=3000",
+    ]
     if registry:
         command += ["--registry", registry]
+    shown = " ".join(command[:3])
     with tempfile.TemporaryFile(mode="w+") as output:
         process = subprocess.Popen(command, cwd=work, stdout=output, stderr=subprocess.STDOUT, text=True)
-        _wait_with_heartbeat(process)
+        finished = _wait_with_heartbeat(process, download_timeout())
         output.seek(0)
         text = output.read()
+    if not finished:
+        raise _unreachable(f"`{shown}` did not finish within {download_timeout():.0f}s", text[-2000:])
     if process.returncode != 0:
+        if any(marker in text for marker in _NETWORK_ERRORS):
+            raise _unreachable(f"`{shown}` could not reach the registry", text[-2000:])
         raise ProvisionError(f"`{' '.join(command)}` failed with exit code {process.returncode}:\n{text}")
     tarballs = sorted(work.glob("*.tgz"))
     if not tarballs:
@@ -171,39 +210,73 @@ def _npm_pack(package: str, version: str, work: Path, registry: str | None) -> P
     return tarballs[0]
 
 
-def _wait_with_heartbeat(process: subprocess.Popen[str], every: float = 10.0) -> None:
-    # npm pack prints nothing while it downloads 80 MB; say we are alive now and then.
+# What npm prints when the registry cannot be reached (connection refused, no DNS, timeouts, offline).
+_NETWORK_ERRORS = (
+    "ECONNREFUSED",
+    "ENOTFOUND",
+    "EAI_AGAIN",
+    "ETIMEDOUT",
+    "ECONNRESET",
+    "ENETUNREACH",
+    "network",
+)
+
+
+def _wait_with_heartbeat(process: subprocess.Popen[str], limit: float) -> bool:
+    """Wait for ``process`` up to ``limit`` seconds, saying every 5 s (or twice, for a short limit)
+    that we are alive: npm pack prints nothing while it downloads 80 MB.
+
+    False (and the process killed) at the limit.
+    """
+    every = min(5.0, limit / 2)
     started = time.monotonic()
     while True:
+        left = limit - (time.monotonic() - started)
+        if left <= 0:
+            process.kill()
+            process.wait()
+            return False
         try:
-            process.wait(timeout=every)
-            return
+            process.wait(timeout=min(every, left))
+            return True
         except subprocess.TimeoutExpired:
-            _progress(f"... still downloading ({time.monotonic() - started:.0f}s)")
+            _progress(f"... still downloading ({time.monotonic() - started:.0f}s of at most {limit:.0f}s)")
 
 
 def _http_fetch(package: str, version: str, work: Path, registry: str | None) -> Path:
     # npm reads its settings from npm_config_* variables, in either case.
     configured = os.environ.get("npm_config_registry") or os.environ.get("NPM_CONFIG_REGISTRY")  # noqa: SIM112
     base = (registry or configured or _DEFAULT_REGISTRY).rstrip("/")
-    with httpx.Client(follow_redirects=True, timeout=httpx.Timeout(30.0)) as http:
-        meta_url = f"{base}/{quote(package, safe='@')}/{version}"
-        response = http.get(meta_url)
-        if response.status_code != 200:
-            raise ProvisionError(f"GET {meta_url} answered {response.status_code}: {response.text[:300]}")
-        dist: dict[str, Any] = response.json()["dist"]
-        tarball = work / "package.tgz"
-        with tarball.open("wb") as out, http.stream("GET", str(dist["tarball"])) as stream:
-            if stream.status_code != 200:
-                raise ProvisionError(f"GET {dist['tarball']} answered {stream.status_code}")
-            _copy_with_progress(stream, out, int(stream.headers.get("content-length") or 0))
+    meta_url = f"{base}/{quote(package, safe='@')}/{version}"
+    deadline = time.monotonic() + download_timeout()
+    timeout = httpx.Timeout(30.0, connect=10.0)
+    try:
+        with httpx.Client(follow_redirects=True, timeout=timeout) as http:
+            response = http.get(meta_url)
+            if response.status_code != 200:
+                raise ProvisionError(f"GET {meta_url} answered {response.status_code}: {response.text[:300]}")
+            dist: dict[str, Any] = response.json()["dist"]
+            tarball = work / "package.tgz"
+            with tarball.open("wb") as out, http.stream("GET", str(dist["tarball"])) as stream:
+                if stream.status_code != 200:
+                    raise ProvisionError(f"GET {dist['tarball']} answered {stream.status_code}")
+                _copy_with_progress(stream, out, int(stream.headers.get("content-length") or 0), deadline)
+    except httpx.TransportError as error:
+        raise _unreachable(
+            f"the registry {base} is not reachable", f"{type(error).__name__}: {error}"
+        ) from error
     _check_integrity(tarball, str(dist.get("integrity") or ""))
     return tarball
 
 
-def _copy_with_progress(stream: httpx.Response, out: IO[bytes], total: int) -> None:
+def _copy_with_progress(stream: httpx.Response, out: IO[bytes], total: int, deadline: float) -> None:
     done, last_report = 0, time.monotonic()
     for chunk in stream.iter_bytes(1 << 20):
+        if time.monotonic() > deadline:
+            raise _unreachable(
+                f"the download did not finish within {download_timeout():.0f}s",
+                f"{done / 1e6:.0f} MB received",
+            )
         out.write(chunk)
         done += len(chunk)
         if time.monotonic() - last_report >= 2.0:

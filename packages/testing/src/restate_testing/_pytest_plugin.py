@@ -8,13 +8,14 @@ Fixtures:
     server for the whole run); ``restate_app`` and ``restate_env_options`` must have at least that
     scope, so declare them ``@pytest.fixture(scope="session")`` (or lower the option).
 ``restate_env_options``
-    Keyword arguments for RestateEnvironment (``{"always_replay": True}``, ...); default ``{}``.
+    Keyword arguments for RestateEnvironment (``{"always_replay": True}``, ``{"nodes": 3}``...);
+    default ``{}``.
     Override it in a conftest.py to change them.
 ``restate_client``
     ``restate_env.client``, a ``restate_ingress.Client``; async tests use ``restate_env.async_client``.
 
 When a test fails, the restate-server log lines written while it ran are added to its report as a
-section (``restate-server log ...``), next to the captured output.
+section (``restate-server log ...``; one per node of a cluster), next to the captured output.
 
 Example ``conftest.py``::
 
@@ -137,4 +138,5 @@ def _new_lines(server: RestateServer, offset: int) -> str:
 def _section_title(server: RestateServer, when: str) -> str:
     kind = server.backend.name if server.running() else "not running"
     where = server.ingress_url if server.ports is not None else "not started"
-    return f"restate-server log ({kind}, ingress {where}) {when}"
+    node = f" {server.node_name}" if server.node_name else ""
+    return f"restate-server{node} log ({kind}, ingress {where}) {when}"

@@ -8,7 +8,7 @@ import time
 import weakref
 from pathlib import Path
 from types import TracebackType
-from typing import Literal, Self
+from typing import Any, Literal, Self
 
 import httpx
 
@@ -94,6 +94,20 @@ class RestateServer:
         self._backend: Backend | None = None
         self._closed_logs = ""
         self.ports: ServerPorts | None = None
+        self._fixed_ports = False
+
+    @classmethod
+    def _cluster_node(cls, ports: ServerPorts, **options: Any) -> RestateServer:
+        """One node of a cluster: its ports are fixed up front, because every node lists the others."""
+        server = cls(**options)
+        server.ports = ports
+        server._fixed_ports = True
+        return server
+
+    @property
+    def node_name(self) -> str | None:
+        """``RESTATE_NODE_NAME`` when this server is a node of a cluster, else None."""
+        return self._env["RESTATE_NODE_NAME"] if self._fixed_ports else None
 
     @property
     def env(self) -> dict[str, str]:
@@ -135,27 +149,46 @@ class RestateServer:
 
         Raises RestateStartError, with the server log attached, when it does not come up.
         """
+        started = time.monotonic()
+        self.launch()
+        self.wait_healthy(started)
+        return self
+
+    def launch(self) -> None:
+        """Start the process or container and return at once; :meth:`wait_healthy` waits for it.
+
+        A cluster launches every node before waiting: the nodes that join wait for the one that
+        provisions.
+        """
         if self._backend is None:
             self._backend = self._make_backend()
             _STARTED.add(self)
-        started = time.monotonic()
         try:
             self._backend.start()
+        except Exception as error:
+            raise RestateStartError(
+                f"restate-server ({self._backend.name}) failed to start: {error}"
+            ).attach_logs("restate-server log", self.logs()) from error
+
+    def wait_healthy(self, started: float | None = None) -> None:
+        """Wait until the launched server reports healthy (RestateStartError, with its log, if not)."""
+        started = time.monotonic() if started is None else started
+        try:
             self._wait_healthy(started + self._startup_timeout)
         except RestateStartError:
             raise
         except Exception as error:
             raise RestateStartError(
-                f"restate-server ({self._backend.name}) failed to start: {error}"
+                f"restate-server ({self.backend.name}) failed to start: {error}"
             ).attach_logs("restate-server log", self.logs()) from error
         _log.info(
-            "restate-server (%s) ready in %.2fs: ingress %s, admin %s",
-            self._backend.name,
+            "restate-server %s(%s) ready in %.2fs: ingress %s, admin %s",
+            f"{self.node_name} " if self.node_name else "",
+            self.backend.name,
             time.monotonic() - started,
             self.ingress_url,
             self.admin_url,
         )
-        return self
 
     def stop(self) -> None:
         """Stop the server gracefully; data and ports are kept, so start() brings it back."""
@@ -213,8 +246,10 @@ class RestateServer:
 
     def _make_backend(self) -> Backend:
         kind = resolve_backend(self._requested)
-        ingress, admin, node = free_ports(3)
-        self.ports = ServerPorts(ingress=ingress, admin=admin, node=node)
+        if not self._fixed_ports:
+            ingress, admin, node = free_ports(3)
+            self.ports = ServerPorts(ingress=ingress, admin=admin, node=node)
+        assert self.ports is not None
         if kind == "docker":
             from ._container import DockerBackend
 
