@@ -59,10 +59,15 @@ def test_a_token_signed_by_any_configured_key_passes() -> None:
 def test_the_token_is_capped_before_anything_is_decoded() -> None:
     verifier = IdentityVerifier([SIGNER.public_key])
     token = SIGNER.sign_parts("e30", "A" * 8 * 1024 * 1024)  # 8 MiB: would cost 0.17 s to parse
-    assert verifier.verify(AUD, headers(token)) == f"JWT of {len(token)} bytes is longer than {MAX_TOKEN_SIZE}"
+    assert (
+        verifier.verify(AUD, headers(token)) == f"JWT of {len(token)} bytes is longer than {MAX_TOKEN_SIZE}"
+    )
     # an unsigned payload is never parsed: the signature check comes first
-    head, payload, sig = SIGNER.token(AUD).split(".")
-    assert verifier.verify(AUD, headers(f"{head}.{'W' * 3000}.{sig}")) == "signature does not match any configured key"
+    head, _, sig = SIGNER.token(AUD).split(".")
+    assert (
+        verifier.verify(AUD, headers(f"{head}.{'W' * 3000}.{sig}"))
+        == "signature does not match any configured key"
+    )
 
 
 async def test_broken_tokens_get_401_and_one_short_log_line(caplog: pytest.LogCaptureFixture) -> None:

@@ -179,8 +179,8 @@ class InvocationEngine:
         total = self._journal_bytes + size
         if total > self.max_journal_size:
             raise JournalTooLarge(
-                f"the journal sent before the handler starts is over {total} bytes, more than this "
-                f"endpoint's limit of {self.max_journal_size} (raise max_journal_size= on restate.app)"
+                f"the journal sent before the handler starts reached {total} bytes, over this "
+                f"endpoint's limit of {self.max_journal_size} bytes (raise max_journal_size= on restate.app)"
             )
         if not partial:
             self._journal_bytes = total
