@@ -108,7 +108,7 @@ def test_every_broken_token_is_a_401_through_real_servers(tmp_path: Path, http_s
                 except httpx.HTTPError:
                     pass  # the server closed the connection instead of answering
             async with httpx.AsyncClient(base_url=endpoint.url, timeout=30) as client:
-                accept = {"accept": "application/vnd.restate.endpointmanifest.v3+json"}
+                accept = {"accept": "application/vnd.restate.endpointmanifest.v4+json"}
                 r = await client.get("/discover", headers={**headers(second.token("/discover")), **accept})
                 assert r.status_code == 200
 
