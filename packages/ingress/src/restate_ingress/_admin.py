@@ -13,12 +13,12 @@ import httpx
 import msgspec
 
 from ._errors import IngressTransportError, ResponseDecodeError, check_response
-from ._http import AsyncIO, HTTPBase, SyncIO
+from ._http import DEFAULT, AsyncIO, HTTPBase, SyncIO
 from ._models import Operation, Timeout, segment
 
 __all__ = ["AdminClient", "AsyncAdminClient"]
 
-DEFAULT_ADMIN_TIMEOUT = 60.0
+DEFAULT_ADMIN_TIMEOUT = httpx.Timeout(60.0, connect=10.0)
 """Registration makes the server call the deployment (discovery); give it time."""
 
 InvocationAction = Literal["cancel", "kill", "purge", "purge-journal", "resume", "pause", "restart-as-new"]
@@ -113,11 +113,13 @@ class AdminClient(SyncIO, _BaseAdminClient):
         *,
         token: str | None = None,
         headers: Mapping[str, str] | None = None,
-        timeout: Timeout = DEFAULT_ADMIN_TIMEOUT,
+        timeout: Timeout = DEFAULT,
         transport: httpx.BaseTransport | None = None,
         http_client: httpx.Client | None = None,
     ) -> None:
-        super().__init__(base_url, token=token, headers=headers, timeout=timeout)
+        super().__init__(
+            base_url, token=token, headers=headers, timeout=timeout, default_timeout=DEFAULT_ADMIN_TIMEOUT
+        )
         self._open(transport, http_client)
 
     def register_deployment(
@@ -199,11 +201,13 @@ class AsyncAdminClient(AsyncIO, _BaseAdminClient):
         *,
         token: str | None = None,
         headers: Mapping[str, str] | None = None,
-        timeout: Timeout = DEFAULT_ADMIN_TIMEOUT,
+        timeout: Timeout = DEFAULT,
         transport: httpx.AsyncBaseTransport | None = None,
         http_client: httpx.AsyncClient | None = None,
     ) -> None:
-        super().__init__(base_url, token=token, headers=headers, timeout=timeout)
+        super().__init__(
+            base_url, token=token, headers=headers, timeout=timeout, default_timeout=DEFAULT_ADMIN_TIMEOUT
+        )
         self._open(transport, http_client)
 
     async def register_deployment(

@@ -26,6 +26,7 @@ from restate_sdk import Serde, handler_info, serde_for
 from ._errors import check_response
 from ._http import DEFAULT, AsyncIO, HTTPBase, SyncIO
 from ._models import (
+    DEFAULT_ATTACH_TIMEOUT,
     DEFAULT_TIMEOUT,
     NO_INPUT,
     Operation,
@@ -127,6 +128,23 @@ def _workflow_main(workflow: str | Handler, handler: str | Handler | None) -> tu
 class _BaseClient(HTTPBase):
     """Ingress request building and response parsing; no I/O."""
 
+    def __init__(
+        self,
+        base_url: str | httpx.URL,
+        *,
+        token: str | None,
+        headers: Mapping[str, str] | None,
+        timeout: Timeout,
+    ) -> None:
+        super().__init__(
+            base_url,
+            token=token,
+            headers=headers,
+            timeout=timeout,
+            default_timeout=DEFAULT_TIMEOUT,
+            wait_timeout=DEFAULT_ATTACH_TIMEOUT,
+        )
+
     # -- request building ----------------------------------------------------------------
 
     def _invoke(
@@ -205,7 +223,7 @@ class _BaseClient(HTTPBase):
         invocation_id: str | None,
         timeout: Timeout,
     ) -> Operation[Any]:
-        request = self._request("GET", f"{lookup}/{which}", timeout=timeout)
+        request = self._request("GET", f"{lookup}/{which}", timeout=timeout, waits=which == "attach")
         return Operation(
             request,
             lambda r: decode_output(check_response(r, invocation_id=invocation_id), serde),
@@ -274,10 +292,17 @@ class Client(SyncIO, _BaseClient):
         base_url: the ingress URL, e.g. ``http://127.0.0.1:8080``.
         token: sent as ``Authorization: Bearer <token>``.
         headers: sent with every request.
-        timeout: seconds, a timedelta or an ``httpx.Timeout``; by default calls wait as long as
-            the handler runs and only connecting is bounded (10 s). Every method takes ``timeout=`` too.
+        timeout: seconds, a timedelta or an ``httpx.Timeout``, for every request. By default a call
+            or send waits up to 5 minutes for its answer (``attach()`` up to an hour), connecting up
+            to 10 s; with ``http_client`` and no ``timeout``, that client's own settings apply.
+            Every method takes ``timeout=`` too.
         transport: an httpx transport (``httpx.MockTransport`` in tests).
-        http_client: an ``httpx.Client`` of your own (e.g. instrumented); it is not closed by ``close()``.
+        http_client: an ``httpx.Client`` of your own (e.g. instrumented); it is not closed by
+            ``close()``. If it follows redirects, a redirect to another origin keeps only content
+            and tracing headers: the token and custom headers stay behind.
+
+    A token (or key header, or URL password) sent over plain ``http://`` to a host other than this
+    machine raises a warning; error messages and reprs never show them.
     """
 
     def __init__(
@@ -286,7 +311,7 @@ class Client(SyncIO, _BaseClient):
         *,
         token: str | None = None,
         headers: Mapping[str, str] | None = None,
-        timeout: Timeout = DEFAULT_TIMEOUT,
+        timeout: Timeout = DEFAULT,
         transport: httpx.BaseTransport | None = None,
         http_client: httpx.Client | None = None,
     ) -> None:
@@ -773,7 +798,7 @@ class AsyncClient(AsyncIO, _BaseClient):
         *,
         token: str | None = None,
         headers: Mapping[str, str] | None = None,
-        timeout: Timeout = DEFAULT_TIMEOUT,
+        timeout: Timeout = DEFAULT,
         transport: httpx.AsyncBaseTransport | None = None,
         http_client: httpx.AsyncClient | None = None,
     ) -> None:

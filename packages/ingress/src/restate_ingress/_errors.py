@@ -34,7 +34,7 @@ Example::
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Generator, Mapping
+from collections.abc import Generator, Mapping, Sequence
 from typing import Any
 
 import httpx
@@ -220,11 +220,23 @@ def check_response(response: httpx.Response, *, invocation_id: str | None = None
 
 
 @contextlib.contextmanager
-def mapped_transport_errors(request: httpx.Request) -> Generator[None]:
-    """Turn httpx's exceptions into ``IngressTransportError``/``IngressTimeout``: the one place."""
+def mapped_transport_errors(request: httpx.Request, secrets: Sequence[str] = ()) -> Generator[None]:
+    """Turn httpx's exceptions into ``IngressTransportError``/``IngressTimeout``: the one place.
+
+    The message names the request without the URL's user info and with ``secrets`` (the token, a
+    password, key headers) blanked out, should httpx's own text contain them.
+    """
     try:
         yield
     except httpx.TimeoutException as e:
-        raise IngressTimeout(f"{type(e).__name__} on {request.method} {request.url}: {e}") from e
+        raise IngressTimeout(_describe(request, e, secrets)) from e
     except (httpx.HTTPError, httpx.InvalidURL, httpx.StreamError) as e:
-        raise IngressTransportError(f"{type(e).__name__} on {request.method} {request.url}: {e}") from e
+        raise IngressTransportError(_describe(request, e, secrets)) from e
+
+
+def _describe(request: httpx.Request, error: Exception, secrets: Sequence[str]) -> str:
+    url = request.url.copy_with(userinfo=b"") if request.url.userinfo else request.url
+    text = f"{type(error).__name__} on {request.method} {url}: {error}"
+    for secret in secrets:
+        text = text.replace(secret, "***")
+    return text

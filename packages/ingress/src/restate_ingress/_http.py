@@ -4,6 +4,8 @@ the one I/O call, written once blocking (``SyncIO``) and once for asyncio (``Asy
 from __future__ import annotations
 
 import functools
+import ipaddress
+import warnings
 from collections.abc import Callable, Mapping
 from types import TracebackType
 from typing import Any, Self, TypeVar
@@ -59,8 +61,54 @@ def trace_context() -> dict[str, str] | None:
     return carrier
 
 
+RequestTimeout = httpx.Timeout | httpx._client.UseClientDefault  # pyright: ignore[reportPrivateImportUsage]
+
+# Headers a redirect to another origin keeps: content, tracing and the idempotency key. Everything
+# else (authorization, x-api-key, cookies, any custom header) may be a credential and stays behind.
+_CROSS_ORIGIN_HEADERS = frozenset(
+    {
+        "accept",
+        "accept-encoding",
+        "connection",
+        "content-length",
+        "content-type",
+        "host",
+        "idempotency-key",
+        "traceparent",
+        "tracestate",
+        "transfer-encoding",
+        "user-agent",
+    }
+)
+_SECRET_HINTS = ("auth", "token", "key", "secret", "cookie", "password", "session")
+
+
+def _origin(url: httpx.URL) -> tuple[str, str, int | None]:
+    return url.scheme, url.host, url.port or {"http": 80, "https": 443}.get(url.scheme)
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def redacted(url: httpx.URL | str) -> str:
+    """``url`` without its user info (a password in the URL never reaches a message or a repr)."""
+    url = httpx.URL(url)
+    return str(url.copy_with(userinfo=b"")) if url.userinfo else str(url)
+
+
 class HTTPBase:
-    """Base URL, headers (with the bearer token) and timeout; builds requests, sends none."""
+    """Base URL, headers (with the bearer token) and timeouts; builds requests, sends none.
+
+    Timeouts: an explicit ``timeout`` is used for every request; without one, a user's own
+    ``http_client`` keeps its settings, and a client we create uses ``default_timeout`` (and
+    ``wait_timeout`` for requests that wait for an invocation's end, ``attach``).
+    """
 
     _build_request: Callable[..., httpx.Request]
 
@@ -71,14 +119,39 @@ class HTTPBase:
         token: str | None,
         headers: Mapping[str, str] | None,
         timeout: Timeout,
+        default_timeout: httpx.Timeout,
+        wait_timeout: httpx.Timeout | None = None,
     ) -> None:
         self.base_url = str(base_url).rstrip("/")
         auth = {"authorization": f"Bearer {token}"} if token else None
         self.headers: dict[str, str] = merge_headers(headers, auth)
-        self.timeout = to_httpx_timeout(timeout)
+        self._timeout_arg = timeout
+        self._default_timeout = default_timeout
+        self._wait_default = wait_timeout or default_timeout
+        self.timeout: RequestTimeout = default_timeout
+        self._wait_timeout: RequestTimeout = self._wait_default
+        url = httpx.URL(self.base_url)
+        self._secrets = [s for s in (token, url.password) if s]
+        self._secrets += [
+            v for k, v in self.headers.items() if any(h in k.lower() for h in _SECRET_HINTS) and v
+        ]
+        if url.scheme == "http" and self._secrets and not _is_loopback(url.host):
+            warnings.warn(
+                f"{type(self).__name__} sends credentials (a token, a password or a key header) to "
+                f"{redacted(url)} over plain http, readable by anyone on the way: use https://",
+                stacklevel=3,
+            )
+
+    def _set_timeouts(self, own_client: bool) -> None:
+        if self._timeout_arg is not DEFAULT:
+            self.timeout = self._wait_timeout = to_httpx_timeout(self._timeout_arg)
+        elif own_client:
+            self.timeout, self._wait_timeout = self._default_timeout, self._wait_default
+        else:  # the user's httpx client: its own timeout settings apply
+            self.timeout = self._wait_timeout = httpx.USE_CLIENT_DEFAULT
 
     def __repr__(self) -> str:
-        return f"{type(self).__name__}({self.base_url!r})"
+        return f"{type(self).__name__}({redacted(self.base_url)!r})"
 
     def _request(
         self,
@@ -89,15 +162,37 @@ class HTTPBase:
         headers: Mapping[str, str] | None = None,
         params: Mapping[str, str] | None = None,
         timeout: Timeout = DEFAULT,
+        waits: bool = False,
     ) -> httpx.Request:
+        """``waits``: the request waits for an invocation to end (``wait_timeout`` by default)."""
+        if timeout is DEFAULT:
+            chosen: RequestTimeout = self._wait_timeout if waits else self.timeout
+        else:
+            chosen = to_httpx_timeout(timeout)
         return self._build_request(
             method,
             self.base_url + path,
             content=content or None,
             headers=merge_headers(trace_context(), self.headers, headers),  # explicit headers win
             params=params,
-            timeout=self.timeout if timeout is DEFAULT else to_httpx_timeout(timeout),
+            timeout=chosen,
         )
+
+    @staticmethod
+    def _next_hop(
+        first: httpx.Request, response: httpx.Response, hops: int, http: httpx.Client | httpx.AsyncClient
+    ) -> httpx.Request | None:
+        """The redirect to follow, if the httpx client follows redirects; a redirect to another
+        origin carries only ``_CROSS_ORIGIN_HEADERS`` (httpx itself only drops Authorization)."""
+        nxt = response.next_request
+        if nxt is None or not http.follow_redirects:
+            return None
+        if hops >= http.max_redirects:
+            raise httpx.TooManyRedirects("Exceeded maximum allowed redirects.", request=nxt)
+        if _origin(nxt.url) != _origin(first.url):
+            for name in {k.lower() for k in nxt.headers} - _CROSS_ORIGIN_HEADERS:
+                del nxt.headers[name]
+        return nxt
 
 
 class SyncIO(HTTPBase):
@@ -105,12 +200,18 @@ class SyncIO(HTTPBase):
 
     def _open(self, transport: httpx.BaseTransport | None, http_client: httpx.Client | None) -> None:
         self._owns_http = http_client is None
-        self._http = http_client or httpx.Client(transport=transport, timeout=self.timeout)
+        self._set_timeouts(self._owns_http)
+        self._http = http_client or httpx.Client(transport=transport, timeout=self._default_timeout)
         self._build_request = self._http.build_request
 
     def _run(self, op: Operation[T]) -> T:
-        with mapped_transport_errors(op.request):
-            response = self._http.send(op.request)
+        with mapped_transport_errors(op.request, self._secrets):
+            response = self._http.send(op.request, follow_redirects=False)
+            hops = 0
+            while (nxt := self._next_hop(op.request, response, hops, self._http)) is not None:
+                response.close()
+                response = self._http.send(nxt, follow_redirects=False)
+                hops += 1
         return op.parse(response)
 
     def close(self) -> None:
@@ -134,12 +235,18 @@ class AsyncIO(HTTPBase):
         self, transport: httpx.AsyncBaseTransport | None, http_client: httpx.AsyncClient | None
     ) -> None:
         self._owns_http = http_client is None
-        self._http = http_client or httpx.AsyncClient(transport=transport, timeout=self.timeout)
+        self._set_timeouts(self._owns_http)
+        self._http = http_client or httpx.AsyncClient(transport=transport, timeout=self._default_timeout)
         self._build_request = self._http.build_request
 
     async def _run(self, op: Operation[T]) -> T:
-        with mapped_transport_errors(op.request):
-            response = await self._http.send(op.request)
+        with mapped_transport_errors(op.request, self._secrets):
+            response = await self._http.send(op.request, follow_redirects=False)
+            hops = 0
+            while (nxt := self._next_hop(op.request, response, hops, self._http)) is not None:
+                await response.aclose()
+                response = await self._http.send(nxt, follow_redirects=False)
+                hops += 1
         return op.parse(response)
 
     async def aclose(self) -> None:

@@ -28,8 +28,13 @@ SendStatus = Literal["Accepted", "PreviouslyAccepted"]
 Timeout = float | timedelta | httpx.Timeout | None
 """A timeout as the clients accept it: seconds, a timedelta, an ``httpx.Timeout``, or None (wait forever)."""
 
-DEFAULT_TIMEOUT = httpx.Timeout(None, connect=10.0)
-"""Calls wait for the handler as long as it runs; only connecting is bounded."""
+DEFAULT_TIMEOUT = httpx.Timeout(connect=10.0, read=300.0, write=60.0, pool=60.0)
+"""Calls, sends and every other request but ``attach``: a call waits for its handler up to 5 minutes
+(restate-server sends nothing until the result), so a stalled connection cannot hang the caller
+forever; longer work is better sent, then attached to."""
+
+DEFAULT_ATTACH_TIMEOUT = httpx.Timeout(connect=10.0, read=3600.0, write=60.0, pool=60.0)
+"""``attach()`` exists to wait for long-running invocations and workflows: up to an hour."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -27,10 +27,10 @@ Any_Admin = AdminClient | AsyncAdminClient
 async def admin(request: pytest.FixtureRequest, ingress: Ingress) -> AsyncIterator[Any_Admin]:
     transport = httpx.MockTransport(ingress.handle)
     if request.param == "sync":
-        with AdminClient("http://admin.test:9070", token="t", transport=transport) as client:
+        with AdminClient("https://admin.test:9070", token="t", transport=transport) as client:
             yield client
     else:
-        async with AsyncAdminClient("http://admin.test:9070", token="t", transport=transport) as client:
+        async with AsyncAdminClient("https://admin.test:9070", token="t", transport=transport) as client:
             yield client
 
 

@@ -10,6 +10,7 @@ import httpx
 import pytest
 import restate_sdk as restate
 from restate_ingress import AsyncClient, Client, ResponseDecodeError, SendResponse
+from restate_ingress._models import DEFAULT_ATTACH_TIMEOUT, DEFAULT_TIMEOUT
 from restate_sdk import BytesSerde, Context, ObjectContext, ObjectSharedContext, WorkflowContext
 
 from .conftest import Ingress, ready
@@ -118,7 +119,7 @@ async def test_headers_token_and_idempotency_key() -> None:
         return httpx.Response(200, json=None)
 
     with Client(
-        "http://ingress.test",
+        "https://ingress.test",
         token="s3cret",
         headers={"x-app": "1"},
         transport=httpx.MockTransport(handle),
@@ -135,7 +136,13 @@ async def test_per_request_timeout(client: Any_Client, ingress: Ingress) -> None
     await ready(client.service("Greeter").call("greet", "Ann", timeout=timedelta(seconds=2.5)))
     assert ingress.last.extensions["timeout"] == httpx.Timeout(2.5).as_dict()
     await ready(client.service("Greeter").call("greet", "Ann"))
-    assert ingress.last.extensions["timeout"] == httpx.Timeout(None, connect=10.0).as_dict()
+    assert ingress.last.extensions["timeout"] == DEFAULT_TIMEOUT.as_dict()
+    assert DEFAULT_TIMEOUT.read == 300.0 and DEFAULT_TIMEOUT.connect == 10.0
+    await ready(client.invocation("inv_1").attach())
+    assert ingress.last.extensions["timeout"] == DEFAULT_ATTACH_TIMEOUT.as_dict()
+    assert DEFAULT_ATTACH_TIMEOUT.read == 3600.0
+    await ready(client.invocation("inv_1").attach(timeout=7))
+    assert ingress.last.extensions["timeout"] == httpx.Timeout(7).as_dict()
 
 
 # -- outputs ------------------------------------------------------------------------------------

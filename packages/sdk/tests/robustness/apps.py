@@ -177,8 +177,41 @@ async def nap(ctx: Context, millis: int) -> str:
     return "rested"
 
 
-SERVICES = [echo, big, counter, work, steps]
-app = restate.app(SERVICES)
+# ---- limits: a journal that outgrows the endpoint's max_journal_size on its second attempt ----------
+
+grow = restate.Service("Grow")
+_grown: set[str] = set()
+
+
+@grow.handler()
+async def outgrow(ctx: Context, runs: int) -> int:
+    """``runs`` results of 300 KB each, then one retryable failure: the retry replays them all."""
+    total = 0
+    for i in range(runs):
+        total += len(await ctx.run(f"part-{i}", lambda: "g" * 300_000))
+    if ctx.request().id not in _grown:
+        _grown.add(ctx.request().id)
+        raise RuntimeError("fail once, so that the next attempt replays the whole journal")
+    return total
+
+
+SERVICES = [echo, big, counter, work, steps, grow]
+
+
+def _options() -> dict[str, object]:
+    """Identity keys and limits from the environment (``IDENTITY_KEYS``, comma-separated;
+    ``MAX_JOURNAL_SIZE``; ``JOURNAL_READ_TIMEOUT``), so a test can serve the app with them."""
+    options: dict[str, object] = {}
+    if keys := os.environ.get("IDENTITY_KEYS"):
+        options["identity_keys"] = keys.split(",")
+    if size := os.environ.get("MAX_JOURNAL_SIZE"):
+        options["max_journal_size"] = int(size)
+    if timeout := os.environ.get("JOURNAL_READ_TIMEOUT"):
+        options["journal_read_timeout"] = float(timeout)
+    return options
+
+
+app = restate.app(SERVICES, **_options())  # type: ignore[arg-type]
 
 if __name__ == "__main__":  # pragma: no cover - run as the endpoint process
     server = os.environ.get("SERVE_WITH", "auto")

@@ -30,7 +30,7 @@ class EndpointProcess:
     ``mode="serve"`` runs it with ``restate.serve`` (SIGTERM drains) on ``server`` ("auto", "granian"
     or "hypercorn"); ``mode="hypercorn-cli"`` runs the hypercorn command line, ``hypercorn apps:app``,
     ``mode="granian-cli"`` granian's, ``granian --interface asgi apps:app``, with ``extra_args`` added.
-    stdout and stderr go to ``log``.
+    stdout and stderr go to ``log``; ``env`` is added to the process's environment.
     """
 
     def __init__(
@@ -41,8 +41,10 @@ class EndpointProcess:
         mode: str = "serve",
         extra_args: tuple[str, ...] = (),
         port: int | None = None,
+        env: dict[str, str] | None = None,
     ) -> None:
         self.port = port or free_port()
+        self.env = env or {}
         self.log = log
         self.server = server
         self.mode = mode
@@ -59,7 +61,13 @@ class EndpointProcess:
         return self.proc.pid
 
     def start(self, timeout: float = 30) -> None:
-        env = {**os.environ, "PORT": str(self.port), "SERVE_WITH": self.server, "PYTHONUNBUFFERED": "1"}
+        env = {
+            **os.environ,
+            "PORT": str(self.port),
+            "SERVE_WITH": self.server,
+            "PYTHONUNBUFFERED": "1",
+            **self.env,
+        }
         if self.mode == "serve":
             argv = [sys.executable, str(APPS)]
         elif self.mode == "hypercorn-cli":

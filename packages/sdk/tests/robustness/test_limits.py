@@ -62,7 +62,9 @@ LIMITS_APP = restate.app([svc])
 
 @pytest.fixture
 def small_limit(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(app_module, "InvocationEngine", lambda v: InvocationEngine(v, max_message_size=LIMIT))
+    monkeypatch.setattr(
+        app_module, "InvocationEngine", lambda v, **kw: InvocationEngine(v, max_message_size=LIMIT, **kw)
+    )
 
 
 async def _invoke(handler: str, arg: int) -> list[Any]:

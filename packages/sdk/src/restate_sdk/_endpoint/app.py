@@ -17,13 +17,14 @@ import msgspec
 
 from .._definitions import HandlerInfo, _Definition
 from .._discovery import ManifestTooOld, build_manifest, manifest_content_type, negotiate
-from .._engine.engine import InvocationEngine
-from .._engine.errors import UnsupportedFeature
+from .._engine.engine import DEFAULT_MAX_JOURNAL_SIZE, InvocationEngine
+from .._engine.errors import LimitExceeded, UnsupportedFeature
 from .._errors import SdkUsageError
 from .._failures import AsTerminalError, check_as_terminal_error
 from .._middleware import Middleware
 from .attempt import Attempt
 from .invoke import SERVER_HEADER, Receive, Scope, Send, _reject, run_attempt
+from .limits import DEFAULT_JOURNAL_READ_TIMEOUT, JournalDeadline, RateLimitedLog, refuse_attempt
 from .rsgi import RsgiReceive, RsgiSend
 
 __all__ = ["Endpoint", "app"]
@@ -45,6 +46,8 @@ class Endpoint:
         middleware: Sequence[Middleware] | None = None,
         as_terminal_error: AsTerminalError | None = None,
         protocol: ProtocolOption | None = None,
+        max_journal_size: int = DEFAULT_MAX_JOURNAL_SIZE,
+        journal_read_timeout: float = DEFAULT_JOURNAL_READ_TIMEOUT,
     ) -> None:
         if protocol not in (None, "bidi", "request_response"):
             raise SdkUsageError(f"protocol must be None, 'bidi' or 'request_response', not {protocol!r}")
@@ -58,10 +61,14 @@ class Endpoint:
             self.services[s.name] = s
         self.middleware: list[Middleware] = list(middleware or [])
         self._verifier = None
-        if identity_keys:
+        if identity_keys is not None:
             from .identity import IdentityVerifier
 
             self._verifier = IdentityVerifier(identity_keys)
+        self._rejections = RateLimitedLog()
+        _check_limits(max_journal_size, journal_read_timeout)
+        self.max_journal_size = max_journal_size
+        self.journal_read_timeout = float(journal_read_timeout)
         self._manifests: dict[tuple[int, str], bytes] = {}
         self._active: set[Attempt] = set()
         self._draining = False
@@ -112,6 +119,7 @@ class Endpoint:
         if self._verifier is not None:
             error = self._verifier.verify(path, headers)
             if error is not None:
+                self._rejections.warning("request identity check failed on %.100s: %s", path, error)
                 await _reject(receive, send, 401, f"request identity check failed: {error}")
                 return
         if invoke:
@@ -164,7 +172,7 @@ class Endpoint:
             )
             return
         try:
-            engine = InvocationEngine(version)
+            engine = InvocationEngine(version, max_journal_size=self.max_journal_size)
         except UnsupportedFeature as e:  # pragma: no cover - filtered by _protocol_version
             await _reject(receive, send, 415, e.message)
             return
@@ -173,16 +181,20 @@ class Endpoint:
             await _reject(receive, send, 503, "the endpoint is shutting down")
             return
         attempt_headers = {k: v for k, v in headers.items() if k not in ("content-type", "accept")}
-        await run_attempt(
-            info,
-            engine,
-            receive,
-            send,
-            content_type.encode(),
-            attempt_headers,
-            self.middleware,
-            self._active,
-        )
+        receive = JournalDeadline(receive, engine, self.journal_read_timeout)
+        try:
+            await run_attempt(
+                info,
+                engine,
+                receive,
+                send,
+                content_type.encode(),
+                attempt_headers,
+                self.middleware,
+                self._active,
+            )
+        except LimitExceeded as e:  # raised while the journal is read, before anything was sent
+            await refuse_attempt(engine, e, receive, send, content_type.encode())
 
     @property
     def in_flight(self) -> int:
@@ -239,6 +251,17 @@ def _protocol_mode(
     if protocol is None:
         return "BIDI_STREAM" if http_version == "2" else "REQUEST_RESPONSE"
     return "BIDI_STREAM" if protocol == "bidi" else "REQUEST_RESPONSE"
+
+
+def _check_limits(max_journal_size: object, journal_read_timeout: object) -> None:
+    size = max_journal_size
+    if isinstance(size, bool) or not isinstance(size, int) or size <= 0:
+        raise SdkUsageError(f"max_journal_size must be a positive number of bytes, not {size!r}")
+    timeout = journal_read_timeout
+    if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not 0 < timeout < float("inf"):
+        raise SdkUsageError(
+            f"journal_read_timeout must be a positive, finite number of seconds, not {timeout!r}"
+        )
 
 
 def _protocol_version(content_type: str) -> int | None:
@@ -299,6 +322,8 @@ def app(
     middleware: Sequence[Middleware] | None = None,
     as_terminal_error: AsTerminalError | None = None,
     protocol: ProtocolOption | None = None,
+    max_journal_size: int = DEFAULT_MAX_JOURNAL_SIZE,
+    journal_read_timeout: float = DEFAULT_JOURNAL_READ_TIMEOUT,
 ) -> Endpoint:
     """Build the ASGI application serving ``services``.
 
@@ -307,7 +332,9 @@ def app(
         app = restate.app([greeter, counter])
         # hypercorn module:app --bind 127.0.0.1:9080   (or restate.serve(app, port=9080))
 
-    With ``identity_keys`` (``publickeyv1_...``), requests must carry restate-server's signature.
+    With ``identity_keys`` (a list of ``publickeyv1_...`` keys), every request must carry
+    restate-server's signature or gets 401; the keys are checked here, and ``[]`` is an error
+    (``None``, the default, accepts unsigned requests).
     ``middleware`` runs around every invocation attempt and durable operation (see ``Middleware``),
     e.g. ``restate_otel.TracingMiddleware``.
 
@@ -318,6 +345,11 @@ def app(
     over HTTP/1.1; ``"request_response"`` always answers in request-response mode, for servers or
     proxies that cannot stream a request and a response at once over HTTP/2 (each suspension then
     ends the attempt, and restate-server sends a new request to continue); ``"bidi"`` always streams.
+
+    Limits per invocation attempt, both answered with an ErrorMessage that restate-server records
+    as the attempt's failure: ``max_journal_size`` (bytes, default 64 MiB) caps what restate-server
+    sends before the handler starts (StartMessage with eager state, plus the replayed journal);
+    ``journal_read_timeout`` (seconds, default 60) is how long that may take to arrive.
     """
     return Endpoint(
         services,
@@ -325,4 +357,6 @@ def app(
         middleware=middleware,
         as_terminal_error=as_terminal_error,
         protocol=protocol,
+        max_journal_size=max_journal_size,
+        journal_read_timeout=journal_read_timeout,
     )

@@ -21,6 +21,16 @@ __all__ = ["serve"]
 
 log = logging.getLogger("restate_sdk")
 
+MAX_CONCURRENT_STREAMS = 4096
+"""HTTP/2 streams one connection may have open at once. restate-server multiplexes a deployment's
+invocation attempts over one connection and, by default, runs at most 1000 attempts at once per node
+(``worker.invoker.concurrent-invocations-limit``); past this bound it waits for a stream to free up.
+Each open stream costs an attempt's memory, so the bound caps what one connection can hold."""
+
+MAX_HEADER_LIST_SIZE = 64 * 1024
+"""Request headers per HTTP/2 stream (hypercorn's default; granian's is 16 MiB): restate-server's
+headers, the request-identity token included, are well under 1 KiB."""
+
 
 def serve(
     app: Any,
@@ -54,6 +64,11 @@ def serve(
     costs about half the CPU per invocation of hypercorn's pure-Python h2 (docs/decisions.md). Either
     runs on one event loop per process. Extra keyword arguments go to the server: hypercorn
     ``Config`` attributes, or arguments of granian's embedded ``Server``.
+
+    HTTP/2 limits, on either server: at most ``MAX_CONCURRENT_STREAMS`` (4096) streams open at once
+    per connection, and 64 KiB of request headers per stream. Raise the first with
+    ``h2_max_concurrent_streams=`` (hypercorn) or ``http2_settings=`` (granian) if restate-server runs
+    more attempts at once against this endpoint.
 
     ``loop``: ``"auto"`` runs on uvloop when the server is granian and uvloop is installed (the
     ``granian`` extra brings it): its cross-thread wake-ups, which granian uses for every request,
@@ -337,10 +352,12 @@ async def _serve_granian(
         "websockets": False,
         "log_level": LogLevels.warning,
         # restate-server multiplexes a deployment's invocations over one h2 connection, and an
-        # invocation can stay open for minutes: lift the caps on streams and on requests in flight.
+        # invocation can stay open for minutes: room for many streams and requests in flight, bounded.
         "backlog": _BACKLOG,
         "backpressure": 2**20,
-        "http2_settings": HTTP2Settings(max_concurrent_streams=2**31 - 1),
+        "http2_settings": HTTP2Settings(
+            max_concurrent_streams=MAX_CONCURRENT_STREAMS, max_headers_size=MAX_HEADER_LIST_SIZE
+        ),
     }
     options.update(config)
     granian = ServerOnSocket(app, **options)
@@ -367,7 +384,8 @@ async def _serve_hypercorn(
     cfg = Config()
     cfg.bind = [f"fd://{os.dup(sock.fileno())}"]  # hypercorn owns (and closes) the copy
     cfg.backlog = _BACKLOG
-    cfg.h2_max_concurrent_streams = 2**31 - 1
+    cfg.h2_max_concurrent_streams = MAX_CONCURRENT_STREAMS
+    cfg.h2_max_header_list_size = MAX_HEADER_LIST_SIZE
     # hypercorn's default (1000 requests per connection) sends GOAWAY and drops the connection with
     # invocations still streaming on it; restate-server keeps one h2 connection per deployment.
     cfg.keep_alive_max_requests = 2**31 - 1

@@ -21,8 +21,8 @@ from typing import Any, Final, cast
 
 from . import messages as m
 from .awaiting import Awaited, AwaitNode, Combinator, Watch, flat_leaves, to_future_message
-from .errors import JournalMismatch, ProtocolViolation, UnsupportedFeature
-from .framing import DEFAULT_MAX_MESSAGE_SIZE, FrameBuffer, encode_header
+from .errors import JournalMismatch, JournalTooLarge, ProtocolViolation, UnsupportedFeature
+from .framing import DEFAULT_MAX_MESSAGE_SIZE, HEADER_SIZE, FrameBuffer, encode_header
 from .handles import (
     CANCEL_HANDLE,
     CANCEL_SIGNAL_ID,
@@ -34,6 +34,7 @@ from .handles import (
 
 __all__ = [
     "CANCEL_HANDLE",
+    "DEFAULT_MAX_JOURNAL_SIZE",
     "Handle",
     "InvocationEngine",
     "Phase",
@@ -96,17 +97,29 @@ SUPPORTED_VERSIONS: Final = (5, 6, 7)
 # Sent by the SDK only; refused before decoding (a Future tree from the peer could nest without bound).
 _OUTBOUND_ONLY: Final = frozenset({m.MessageType.SUSPENSION, m.MessageType.AWAITING_ON})
 
+DEFAULT_MAX_JOURNAL_SIZE: Final = 64 * 1024 * 1024
+"""Bytes of StartMessage plus replayed journal accepted before the handler starts: two of
+restate-server's largest messages (32 MiB each) fit, a runaway journal does not."""
+
 
 class InvocationEngine:
     """One invocation attempt, from StartMessage to End/Suspension/Error."""
 
-    def __init__(self, version: int = 6, *, max_message_size: int = DEFAULT_MAX_MESSAGE_SIZE) -> None:
+    def __init__(
+        self,
+        version: int = 6,
+        *,
+        max_message_size: int = DEFAULT_MAX_MESSAGE_SIZE,
+        max_journal_size: int = DEFAULT_MAX_JOURNAL_SIZE,
+    ) -> None:
         if version not in SUPPORTED_VERSIONS:
             raise UnsupportedFeature(f"service protocol v{version} is not supported (5..7 are)")
         self.version = version
         self.phase = Phase.WAITING_START
         self.max_message_size = max_message_size
         self._frames = FrameBuffer(max_message_size)
+        self.max_journal_size = max_journal_size
+        self._journal_bytes = 0  # received before the journal was complete, framing included
         self._out = bytearray()
         self.input_closed = False
         self.start: m.StartMessage | None = None
@@ -169,11 +182,25 @@ class InvocationEngine:
                 raise ProtocolViolation(
                     f"unexpected {m.MESSAGES[frame.type].__name__} while {self.phase.value}"
                 )
+            if not self.ready:
+                self._count_journal(HEADER_SIZE + len(frame.payload))
             try:
                 cls = m.MESSAGES[frame.type]
             except KeyError:
                 raise ProtocolViolation(f"unknown message type 0x{frame.type:04x}") from None
             self._receive(m.decode_message(cls, frame.payload), frame.type)
+        if not self.ready and self._frames.pending:
+            self._count_journal(self._frames.pending, partial=True)  # a message still arriving counts too
+
+    def _count_journal(self, size: int, *, partial: bool = False) -> None:
+        total = self._journal_bytes + size
+        if total > self.max_journal_size:
+            raise JournalTooLarge(
+                f"the journal sent before the handler starts reached {total} bytes, over this "
+                f"endpoint's limit of {self.max_journal_size} bytes (raise max_journal_size= on restate.app)"
+            )
+        if not partial:
+            self._journal_bytes = total
 
     def close_input(self) -> None:
         """The request body is gone (the client went away, or it ended broken): nothing more arrives."""

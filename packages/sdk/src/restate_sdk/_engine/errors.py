@@ -4,6 +4,10 @@ ProtocolError(code)
 ├─ JournalMismatch      570  the handler did something else than the journal records
 ├─ ProtocolViolation    571  the peer sent bytes or messages the protocol does not allow
 └─ UnsupportedFeature   573  not available on the negotiated protocol version
+
+LimitExceeded(code)     a limit of this endpoint, not a protocol error: the attempt is refused
+├─ JournalTooLarge      413  the journal sent before the handler starts exceeds max_journal_size
+└─ JournalReadTimeout   408  the journal did not arrive within journal_read_timeout
 """
 
 from __future__ import annotations
@@ -13,6 +17,9 @@ from typing import ClassVar
 __all__ = [
     "NONDETERMINISM_HINT",
     "JournalMismatch",
+    "JournalReadTimeout",
+    "JournalTooLarge",
+    "LimitExceeded",
     "ProtocolError",
     "ProtocolViolation",
     "UnsupportedFeature",
@@ -73,3 +80,25 @@ class ProtocolViolation(ProtocolError):
 
 class UnsupportedFeature(ProtocolError):
     code = 573
+
+
+class LimitExceeded(Exception):
+    """A per-attempt limit of this endpoint ran out before the handler started.
+
+    Not a ``ProtocolError``: the endpoint answers it with an ErrorMessage carrying ``code`` (see
+    ``restate_sdk._endpoint.limits``), and nothing about the peer's bytes is known to be wrong.
+    """
+
+    code: ClassVar[int] = 413
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class JournalTooLarge(LimitExceeded):
+    code = 413
+
+
+class JournalReadTimeout(LimitExceeded):
+    code = 408

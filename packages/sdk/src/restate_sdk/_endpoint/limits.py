@@ -1,0 +1,115 @@
+"""Per-attempt limits: how long the journal may take to arrive, and how an attempt over a limit is refused.
+
+The size limit is counted by the engine (``InvocationEngine(max_journal_size=)``); the time limit
+wraps ``receive`` until the journal is complete. Either raises ``LimitExceeded`` before the handler
+starts, and ``refuse_attempt`` answers it with an ErrorMessage, which restate-server records as
+the attempt's failure (a bare HTTP status would only show as "unexpected http status code").
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import MutableMapping
+from typing import Any
+
+from .._engine.engine import InvocationEngine
+from .._engine.errors import JournalReadTimeout, LimitExceeded
+from .invoke import SERVER_HEADER, Receive, Send
+
+__all__ = ["DEFAULT_JOURNAL_READ_TIMEOUT", "JournalDeadline", "RateLimitedLog", "refuse_attempt"]
+
+log = logging.getLogger("restate_sdk")
+
+DEFAULT_JOURNAL_READ_TIMEOUT = 60.0
+"""Seconds from a request's arrival until its whole journal must be in. restate-server sends the
+journal in one go right after the headers; a request still half-sent after a minute is stalled or
+hostile, and each one held open costs memory and a stream."""
+
+_DRAIN_TIMEOUT = 5.0  # reading (and dropping) the rest of a refused request, as invoke._reject does
+
+
+class JournalDeadline:
+    """``receive`` that raises ``JournalReadTimeout`` once, if the journal is not complete in time.
+
+    Once the journal is in (or the deadline has fired) it passes every call straight through: a
+    bidirectional attempt may rightly wait minutes for its next notification.
+    """
+
+    __slots__ = ("_deadline", "_engine", "_receive", "_timeout")
+
+    def __init__(self, receive: Receive, engine: InvocationEngine, timeout: float) -> None:
+        self._receive = receive
+        self._engine = engine
+        self._timeout = timeout
+        self._deadline: float | None = asyncio.get_running_loop().time() + timeout
+
+    async def __call__(self) -> MutableMapping[str, Any]:
+        if self._deadline is None or self._engine.ready:
+            return await self._receive()
+        try:
+            async with asyncio.timeout_at(self._deadline):
+                return await self._receive()
+        except TimeoutError:
+            self._deadline = None
+            raise JournalReadTimeout(
+                f"the journal did not arrive within {self._timeout:g}s (journal_read_timeout= on restate.app)"
+            ) from None
+
+
+class RateLimitedLog:
+    """One warning line per ``every`` seconds at most, counting the events it did not print."""
+
+    __slots__ = ("_every", "_last", "_skipped")
+
+    def __init__(self, every: float = 10.0) -> None:
+        self._every = every
+        self._last = float("-inf")
+        self._skipped = 0
+
+    def warning(self, message: str, *args: object) -> None:
+        now = time.monotonic()
+        if now - self._last < self._every:
+            self._skipped += 1
+            return
+        if self._skipped:
+            message += f" ({self._skipped} more since the last report)"
+        log.warning(message, *args)
+        self._last = now
+        self._skipped = 0
+
+
+_refusals = RateLimitedLog()
+
+
+async def refuse_attempt(
+    engine: InvocationEngine, error: LimitExceeded, receive: Receive, send: Send, content_type: bytes
+) -> None:
+    """Answer an attempt that ran into a limit: 200 with an ErrorMessage, then end the response
+    once the rest of the request body is read (hypercorn drops the whole HTTP/2 connection when
+    DATA arrives for a stream whose response has ended) or after a few seconds."""
+    _refusals.warning(
+        "invocation %s refused: %s", engine.invocation_id or "(no StartMessage yet)", error.message
+    )
+    engine.fail(error.code, error.message)
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 200,
+            "headers": [(b"content-type", content_type), (b"x-restate-server", SERVER_HEADER)],
+        }
+    )
+    body = engine.data_to_send()
+    if engine.input_closed:
+        await send({"type": "http.response.body", "body": body, "more_body": False})
+        return
+    await send({"type": "http.response.body", "body": body, "more_body": True})
+    with contextlib.suppress(TimeoutError, LimitExceeded):
+        async with asyncio.timeout(_DRAIN_TIMEOUT):
+            while True:
+                msg = await receive()
+                if msg["type"] == "http.disconnect" or not msg.get("more_body", False):
+                    break
+    await send({"type": "http.response.body", "body": b"", "more_body": False})
