@@ -19,7 +19,7 @@ import uuid as _uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Generator, Mapping, Sequence
 from datetime import timedelta
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, NoReturn, TypeVar, cast
+from typing import TYPE_CHECKING, Any, NoReturn, TypeVar, Unpack, cast
 
 from restate_sdk import (
     CallFuture,
@@ -38,7 +38,7 @@ from restate_sdk._context_impl import _encode_generic, _target
 from restate_sdk._engine.awaiting import Awaited, AwaitNode, Combinator, Watch, leaves
 from restate_sdk._engine.handles import Handle
 from restate_sdk._shortcuts import CallShortcuts
-from restate_sdk._sync_context import SyncContext
+from restate_sdk._sync_context import BlockingContext
 
 from ._errors import (
     HandlerBlockedError,
@@ -75,7 +75,14 @@ from ._records import (
 )
 
 if TYPE_CHECKING:
-    from restate_sdk import ObjectContext, WorkflowContext, WorkflowSharedContext
+    from restate_sdk import (
+        CallOptions,
+        ObjectContext,
+        SendOptions,
+        SyncWorkflowContext,
+        WorkflowContext,
+        WorkflowSharedContext,
+    )
     from restate_sdk._context_impl import InvocationContext
     from restate_sdk._sync_context import _Bridge
 
@@ -233,7 +240,7 @@ class MockContext(CallShortcuts):
         self._promise_waiters: dict[str, list[Slot]] = {}
         self._waiters: list[asyncio.Future[None]] = []
         self._blocking = 0
-        self._sync: SyncContext | None = None
+        self._sync: _MockSyncContext | None = None
 
     # ---- the test's side: expectations, verification, the blocking view -------------------------
 
@@ -393,7 +400,7 @@ class MockContext(CallShortcuts):
         if exc_type is None:
             self.verify()
 
-    def sync(self) -> SyncContext:
+    def sync(self) -> SyncWorkflowContext:
         """The blocking view of this mock, for plain ``def`` handlers (shares state and records).
 
         Example::
@@ -811,11 +818,11 @@ class MockContext(CallShortcuts):
         arg: Any = None,
         key: str | None = None,
         *,
-        idempotency_key: str | None = None,
-        headers: Mapping[str, str] | None = None,
         input_serde: Serde[Any] | None = None,
         output_serde: Serde[Any] | None = None,
+        **options: Unpack[CallOptions],
     ) -> CallFuture[Any]:
+        idempotency_key, headers = options.get("idempotency_key"), options.get("headers")
         _encode_generic(arg, input_serde)
         return self._call(
             service, handler, arg, key or "", output_serde or _ANY_JSON, False, idempotency_key, headers
@@ -870,11 +877,14 @@ class MockContext(CallShortcuts):
         arg: Any = None,
         key: str | None = None,
         *,
-        delay: timedelta | None = None,
-        idempotency_key: str | None = None,
-        headers: Mapping[str, str] | None = None,
         input_serde: Serde[Any] | None = None,
+        **options: Unpack[SendOptions],
     ) -> SendHandle:
+        delay, idempotency_key, headers = (
+            options.get("delay"),
+            options.get("idempotency_key"),
+            options.get("headers"),
+        )
         _encode_generic(arg, input_serde)
         return self._send(service, handler, arg, key or "", delay, idempotency_key, headers)
 
@@ -1071,7 +1081,7 @@ class _MockBridge:
         pass
 
 
-class _MockSyncContext(SyncContext):
+class _MockSyncContext(BlockingContext):
     """The SDK's blocking context for ``def`` handlers, over a MockContext instead of an engine."""
 
     def __init__(self, mock: MockContext) -> None:  # no super().__init__(): there is no event loop to bind

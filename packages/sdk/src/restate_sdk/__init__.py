@@ -19,15 +19,31 @@ import contextlib
 
 from ._codecs import BytesSerde, JsonSerde, PydanticSerde, Serde, serde_for
 from ._context import (
+    CallOptions,
     Context,
     DurablePromise,
     ObjectContext,
     ObjectSharedContext,
     Request,
+    SendOptions,
     WorkflowContext,
     WorkflowSharedContext,
 )
-from ._definitions import HandlerInfo, RetryPolicy, Service, VirtualObject, Workflow, handler_info
+from ._definitions import (
+    DefinitionOptions,
+    HandlerInfo,
+    ObjectHandler,
+    ObjectHandlerOptions,
+    RetryPolicy,
+    Service,
+    ServiceHandler,
+    ServiceHandlerOptions,
+    VirtualObject,
+    Workflow,
+    WorkflowHandler,
+    WorkflowMainOptions,
+    handler_info,
+)
 from ._endpoint.app import Endpoint, app
 from ._endpoint.lambda_ import lambda_handler
 from ._endpoint.serve import serve
@@ -35,6 +51,16 @@ from ._errors import PauseError, RestateError, RetryableError, SdkUsageError, Te
 from ._futures import CallFuture, RestateFuture, SendHandle, as_completed, gather, wait_first
 from ._logging import getLogger
 from ._middleware import AttemptInfo, AttemptOutcome, Middleware, OperationInfo, OperationKind
+from ._sync_api import (
+    SyncContext,
+    SyncDurablePromise,
+    SyncFuture,
+    SyncObjectContext,
+    SyncObjectSharedContext,
+    SyncSendHandle,
+    SyncWorkflowContext,
+    SyncWorkflowSharedContext,
+)
 from ._unawaited import UnawaitedFutureWarning
 
 __version__ = "0.1.0"
@@ -44,13 +70,17 @@ __all__ = [
     "AttemptOutcome",
     "BytesSerde",
     "CallFuture",
+    "CallOptions",
     "Context",
+    "DefinitionOptions",
     "DurablePromise",
     "Endpoint",
     "HandlerInfo",
     "JsonSerde",
     "Middleware",
     "ObjectContext",
+    "ObjectHandler",
+    "ObjectHandlerOptions",
     "ObjectSharedContext",
     "OperationInfo",
     "OperationKind",
@@ -63,14 +93,27 @@ __all__ = [
     "RetryableError",
     "SdkUsageError",
     "SendHandle",
+    "SendOptions",
     "Serde",
     "Service",
+    "ServiceHandler",
+    "ServiceHandlerOptions",
+    "SyncContext",
+    "SyncDurablePromise",
+    "SyncFuture",
+    "SyncObjectContext",
+    "SyncObjectSharedContext",
+    "SyncSendHandle",
+    "SyncWorkflowContext",
+    "SyncWorkflowSharedContext",
     "TerminalError",
     "TimeoutError",
     "UnawaitedFutureWarning",
     "VirtualObject",
     "Workflow",
     "WorkflowContext",
+    "WorkflowHandler",
+    "WorkflowMainOptions",
     "WorkflowSharedContext",
     "app",
     "as_completed",

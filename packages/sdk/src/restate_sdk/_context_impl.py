@@ -17,10 +17,10 @@ import weakref
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any, Protocol, TypeVar
+from typing import Any, Protocol, TypeVar, Unpack
 
 from ._codecs import JsonSerde, Serde, serde_for
-from ._context import Request
+from ._context import CallOptions, Request, SendOptions
 from ._definitions import HandlerInfo, handler_info
 from ._engine import messages as m
 from ._engine.engine import Handle, InvocationEngine, named_signal
@@ -326,11 +326,11 @@ class InvocationContext(CallShortcuts):
         arg: Any = None,
         key: str | None = None,
         *,
-        idempotency_key: str | None = None,
-        headers: Mapping[str, str] | None = None,
         input_serde: Serde[Any] | None = None,
         output_serde: Serde[Any] | None = None,
+        **options: Unpack[CallOptions],
     ) -> CallFuture[Any]:
+        idempotency_key, headers = options.get("idempotency_key"), options.get("headers")
         """Call by names; ``arg`` bytes go out as they are, anything else as JSON."""
         return self._call(
             service,
@@ -393,11 +393,14 @@ class InvocationContext(CallShortcuts):
         arg: Any = None,
         key: str | None = None,
         *,
-        delay: timedelta | None = None,
-        idempotency_key: str | None = None,
-        headers: Mapping[str, str] | None = None,
         input_serde: Serde[Any] | None = None,
+        **options: Unpack[SendOptions],
     ) -> SendHandle:
+        delay, idempotency_key, headers = (
+            options.get("delay"),
+            options.get("idempotency_key"),
+            options.get("headers"),
+        )
         return self._send(
             service, handler, _encode_generic(arg, input_serde), key or "", delay, idempotency_key, headers
         )

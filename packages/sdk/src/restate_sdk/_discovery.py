@@ -110,7 +110,7 @@ def _too_new(opts: ServiceOptions, version: int) -> list[str]:
     return [
         f"{name}= (needs v{needs})"
         for name, needs in _NEEDS.items()
-        if needs > version and getattr(opts, name) not in (None, {})
+        if needs > version and opts.get(name) not in (None, {})
     ]
 
 
@@ -133,17 +133,18 @@ def check_expressible(services: Iterable[_Definition], version: int) -> None:
 def _options(opts: ServiceOptions, version: int) -> dict[str, Any]:
     out: dict[str, Any] = {}
     if version >= 2:
-        out["documentation"] = opts.documentation
-        out["metadata"] = dict(opts.metadata) if opts.metadata else None
+        out["documentation"] = opts.get("documentation")
+        metadata = opts.get("metadata")
+        out["metadata"] = dict(metadata) if metadata else None
     if version >= 3:
-        out["inactivity_timeout"] = _ms(opts.inactivity_timeout)
-        out["abort_timeout"] = _ms(opts.abort_timeout)
-        out["journal_retention"] = _ms(opts.journal_retention)
-        out["idempotency_retention"] = _ms(opts.idempotency_retention)
-        out["enable_lazy_state"] = opts.enable_lazy_state
-        out["ingress_private"] = opts.ingress_private
-    if version >= 4 and opts.retry_policy is not None:
-        rp: RetryPolicy = opts.retry_policy
+        out["inactivity_timeout"] = _ms(opts.get("inactivity_timeout"))
+        out["abort_timeout"] = _ms(opts.get("abort_timeout"))
+        out["journal_retention"] = _ms(opts.get("journal_retention"))
+        out["idempotency_retention"] = _ms(opts.get("idempotency_retention"))
+        out["enable_lazy_state"] = opts.get("enable_lazy_state")
+        out["ingress_private"] = opts.get("ingress_private")
+    rp: RetryPolicy | None = opts.get("retry_policy")
+    if version >= 4 and rp is not None:
         out["retry_policy_initial_interval"] = _ms(rp.initial_interval)
         out["retry_policy_max_interval"] = _ms(rp.max_interval)
         out["retry_policy_max_attempts"] = rp.max_attempts
@@ -168,7 +169,7 @@ _HANDLER_TY: dict[str | None, Literal["WORKFLOW", "EXCLUSIVE", "SHARED"] | None]
 def _handler(info: HandlerInfo, version: int) -> Handler:
     opts = _options(info.options, version)
     if version >= 3 and info.kind == "workflow":
-        opts["workflow_completion_retention"] = _ms(info.options.workflow_retention)
+        opts["workflow_completion_retention"] = _ms(info.options.get("workflow_retention"))
         opts.pop("idempotency_retention", None)  # the server rejects it on the workflow handler
     if info.has_input:
         inp = InputPayload(

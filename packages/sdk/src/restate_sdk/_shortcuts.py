@@ -8,9 +8,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any, Unpack
 
 from ._futures import CallFuture, SendHandle
+
+if TYPE_CHECKING:
+    from ._context import CallOptions, SendOptions
 
 __all__ = ["CallShortcuts"]
 
@@ -43,65 +46,65 @@ class CallShortcuts:
         self,
         handler: Callable[..., Any],
         arg: Any = None,
-        *,
-        idempotency_key: str | None = None,
-        headers: Mapping[str, str] | None = None,
+        **options: Unpack[CallOptions],
     ) -> CallFuture[Any]:
-        return self._typed_call(handler, "service", "", arg, idempotency_key, headers)
+        return self._typed_call(
+            handler, "service", "", arg, options.get("idempotency_key"), options.get("headers")
+        )
 
     def object_call(
         self,
         handler: Callable[..., Any],
         key: str,
         arg: Any = None,
-        *,
-        idempotency_key: str | None = None,
-        headers: Mapping[str, str] | None = None,
+        **options: Unpack[CallOptions],
     ) -> CallFuture[Any]:
-        return self._typed_call(handler, "object", key, arg, idempotency_key, headers)
+        return self._typed_call(
+            handler, "object", key, arg, options.get("idempotency_key"), options.get("headers")
+        )
 
     def workflow_call(
         self,
         handler: Callable[..., Any],
         key: str,
         arg: Any = None,
-        *,
-        idempotency_key: str | None = None,
-        headers: Mapping[str, str] | None = None,
+        **options: Unpack[CallOptions],
     ) -> CallFuture[Any]:
-        return self._typed_call(handler, "workflow", key, arg, idempotency_key, headers)
+        return self._typed_call(
+            handler, "workflow", key, arg, options.get("idempotency_key"), options.get("headers")
+        )
 
     def service_send(
         self,
         handler: Callable[..., Any],
         arg: Any = None,
-        *,
-        delay: timedelta | None = None,
-        idempotency_key: str | None = None,
-        headers: Mapping[str, str] | None = None,
+        **options: Unpack[SendOptions],
     ) -> SendHandle:
-        return self._typed_send(handler, "service", "", arg, delay, idempotency_key, headers)
+        o = options
+        return self._typed_send(
+            handler, "service", "", arg, o.get("delay"), o.get("idempotency_key"), o.get("headers")
+        )
 
     def object_send(
         self,
         handler: Callable[..., Any],
         key: str,
         arg: Any = None,
-        *,
-        delay: timedelta | None = None,
-        idempotency_key: str | None = None,
-        headers: Mapping[str, str] | None = None,
+        **options: Unpack[SendOptions],
     ) -> SendHandle:
-        return self._typed_send(handler, "object", key, arg, delay, idempotency_key, headers)
+        o = options
+        return self._typed_send(
+            handler, "object", key, arg, o.get("delay"), o.get("idempotency_key"), o.get("headers")
+        )
 
     def workflow_send(
         self,
         handler: Callable[..., Any],
         key: str,
         arg: Any = None,
-        *,
-        delay: timedelta | None = None,
-        idempotency_key: str | None = None,
-        headers: Mapping[str, str] | None = None,
+        **options: Unpack[SendOptions],
     ) -> SendHandle:
-        return self._typed_send(handler, "workflow", key, arg, delay, idempotency_key, headers)
+        o = options
+        return self._typed_send(
+            handler, "workflow", key, arg, o.get("delay"), o.get("idempotency_key"), o.get("headers")
+        )

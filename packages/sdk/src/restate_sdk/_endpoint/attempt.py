@@ -39,7 +39,7 @@ from .._engine.handles import Handle
 from .._errors import TerminalError
 from .._logging import current_invocation
 from .._middleware import AttemptInfo, AttemptOutcome, Middleware, open_attempt
-from .._sync_context import SyncContext, executor
+from .._sync_context import BlockingContext, executor
 from .._threads import call_blocking_aware
 
 __all__ = ["Attempt", "Read", "Write"]
@@ -363,7 +363,7 @@ class Attempt:
     async def _run_sync(self, args: tuple[Any, ...]) -> Any:
         """A plain ``def`` handler runs on a worker thread with the blocking context."""
         loop = asyncio.get_running_loop()
-        sync_ctx = SyncContext(self.context, loop)
+        sync_ctx = BlockingContext(self.context, loop)
         context = contextvars.copy_context()
         fn = self._info.fn
         try:
