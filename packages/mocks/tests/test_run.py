@@ -41,17 +41,13 @@ class Order:
     id: str
 
 
+def _order() -> Order:  # a string annotation here (PEP 563), resolved as the SDK resolves it
+    return Order("o1")
+
+
 async def test_the_result_crosses_the_run_serde() -> None:
     ctx = MockContext()
-
-    def typed() -> Order:
-        return Order("o1")
-
-    typed.__annotations__["return"] = Order  # a real annotation, not the string PEP 563 makes
-    assert await ctx.run("typed", typed) == Order("o1")
-    # a string annotation counts as none (the SDK does the same)
-    typed.__annotations__["return"] = "Order"
-    assert await ctx.run("stringly", typed) == {"id": "o1"}
+    assert await ctx.run("typed", _order) == Order("o1")
     # no annotation: the journal holds JSON, so a dataclass comes back as a dict (as in production)
     assert await ctx.run("untyped", lambda: Order("o2")) == {"id": "o2"}
     assert await ctx.run("hinted", lambda: {"id": "o3"}, type_hint=Order) == Order("o3")
@@ -136,3 +132,4 @@ async def test_a_pending_run_waits_until_the_test_completes_it() -> None:
     assert not task.done()
     ctx.runs[0].resolve(5)
     assert await task == 5
+

@@ -14,6 +14,7 @@ import copy
 import inspect
 import itertools
 import random as _random
+import sys
 import time as _time
 import uuid as _uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Generator, Mapping, Sequence
@@ -35,8 +36,10 @@ from restate_sdk import (
     serde_for,
 )
 from restate_sdk._context_impl import _encode_generic, _target
+from restate_sdk._definitions import handler_for_code
 from restate_sdk._engine.awaiting import Awaited, AwaitNode, Combinator, Watch, leaves
 from restate_sdk._engine.handles import Handle
+from restate_sdk._run_serde import run_serde as sdk_run_serde
 from restate_sdk._shortcuts import CallShortcuts
 from restate_sdk._sync_context import BlockingContext
 
@@ -104,17 +107,6 @@ def _roundtrip(value: Any, source: Serde[Any] | None, target: Serde[Any]) -> Any
     return target.decode((source or serde_for(type(value))).encode(value))
 
 
-def _run_serde(fn: Callable[..., Any], type_hint: Any, serde: Serde[Any] | None) -> Serde[Any]:
-    """The serde ``ctx.run`` journals the result with (the same choice as the SDK makes)."""
-    if serde is not None:
-        return serde
-    if type_hint is None:
-        type_hint = inspect.signature(fn).return_annotation if callable(fn) else Any
-        if type_hint is inspect.Signature.empty or isinstance(type_hint, str):
-            type_hint = Any
-    return _ANY_JSON if type_hint is Any else serde_for(type_hint)
-
-
 def _decoder(type_hint: Any, serde: Serde[Any] | None) -> Serde[Any]:
     return serde or (serde_for(type_hint) if type_hint is not None else _ANY_JSON)
 
@@ -172,9 +164,11 @@ class MockContext(CallShortcuts):
     ``now``: the clock ``ctx.time()`` reads (seconds since the epoch; default: the wall clock
     once); a sleep advances it when its future is awaited. ``strict``: every run, call, send,
     sleep, awakeable, signal, attach, cancel and awakeable/signal completion must match an
-    expectation, or ``UnexpectedOperationError`` is raised. ``handler``: the handler under test,
-    to refuse what its kind cannot do (state writes in a shared handler, promises outside a
-    workflow), like the SDK does. ``block_timeout``: how long (seconds) the handler may wait on
+    expectation, or ``UnexpectedOperationError`` is raised. ``handler``: the handler under test;
+    without it, the mock finds the decorated handler it is running in from the call stack. Either
+    way the handler's definition gives its kind, and the mock refuses what that kind cannot do
+    (state writes in a shared handler, state in a service, promises outside a workflow) as the
+    SDK does. ``block_timeout``: how long (seconds) the handler may wait on
     futures that nothing completes before ``HandlerBlockedError``.
 
     After the handler ran, inspect ``state``, ``promises``, ``runs``, ``calls``, ``sends``,
@@ -226,7 +220,7 @@ class MockContext(CallShortcuts):
         self._headers = dict(headers or {})
         self._attempt_headers = dict(attempt_headers or {})
         self._body = body
-        self._info: HandlerInfo | None = handler_info(handler) if handler is not None else None
+        self._given: HandlerInfo | None = handler_info(handler) if handler is not None else None
         self._rng: _random.Random | None = None
         self._expectations: list[Expectation] = []
         self._slots: dict[Handle, Slot] = {}
@@ -543,13 +537,26 @@ class MockContext(CallShortcuts):
         else:
             slot.settle(value)
 
+    def _info(self) -> HandlerInfo | None:
+        """The handler under test: the one given, else the innermost decorated handler on the stack."""
+        if self._given is not None:
+            return self._given
+        frame = sys._getframe(1)
+        while frame is not None:
+            info = handler_for_code(frame.f_code)
+            if info is not None:
+                return info
+            frame = frame.f_back
+        return None
+
     # ---- identity ---------------------------------------------------------------------------------
 
     def invocation_id(self) -> str:
         return self._invocation_id
 
     def key(self) -> str:
-        if self._info is not None and not self._info.keyed:
+        info = self._info()
+        if info is not None and not info.keyed:
             raise SdkUsageError("key() is only available in virtual objects and workflows")
         if self._key is None:
             raise SdkUsageError("this MockContext has no key: create it with MockContext(key=...)")
@@ -580,7 +587,7 @@ class MockContext(CallShortcuts):
     # ---- state ------------------------------------------------------------------------------------
 
     def _check_state(self, write: bool) -> None:
-        info = self._info
+        info = self._info()
         if info is None:
             return
         if not info.keyed:
@@ -648,7 +655,7 @@ class MockContext(CallShortcuts):
         ``TerminalError`` (with only ``max_duration``: after one attempt, since no time passes);
         with neither, it fails the future as is (in production Restate would retry the attempt).
         """
-        run_serde = _run_serde(fn, type_hint, serde)
+        run_serde = sdk_run_serde(fn, type_hint, serde)
         expectation = self._op("run", {"name": name, "args": args})
         handle, slot = self._new_slot(f"run {name!r}", lambda v: _roundtrip(v, run_serde, run_serde))
         record = RunRecord(name, args, _slot=slot)
@@ -991,7 +998,8 @@ class MockContext(CallShortcuts):
 
     def promise(self, name: str, type_hint: Any = None, serde: Serde[Any] | None = None) -> MockPromise:
         """The workflow's durable promise ``name``, kept in ``promises``."""
-        if self._info is not None and self._info.service_kind != "workflow":
+        info = self._info()
+        if info is not None and info.service_kind != "workflow":
             raise SdkUsageError("durable promises are only available in workflows")
         return MockPromise(self, name, serde or (serde_for(type_hint) if type_hint is not None else None))
 

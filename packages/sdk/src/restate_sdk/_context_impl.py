@@ -11,9 +11,7 @@ import contextlib
 import logging
 import random as _random
 import time as _time
-import typing
 import uuid as _uuid
-import weakref
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
@@ -28,6 +26,7 @@ from ._engine.errors import ProtocolError
 from ._errors import SdkUsageError, TerminalError
 from ._futures import CallFuture, RestateFuture, SendHandle, Waiting
 from ._middleware import Middleware, OperationInfo, OperationKind, open_operation, traced_run
+from ._run_serde import run_serde as choose_run_serde
 from ._shortcuts import CallShortcuts
 
 __all__ = ["AttemptEnded", "InvocationContext", "RunClosure", "RunPolicy", "Runtime", "Suspended"]
@@ -250,10 +249,7 @@ class InvocationContext(CallShortcuts):
         serde: Serde[Any] | None = None,
     ) -> RestateFuture[Any]:
         """Run ``fn(*args)`` once and journal its result; replays return the journaled result."""
-        if serde is None:
-            if type_hint is None:
-                type_hint = _return_type(fn)
-            serde = _ANY_JSON if type_hint is Any else serde_for(type_hint)
+        serde = choose_run_serde(fn, type_hint, serde)
         handle, index = self._command(self._engine.run, name)
         if not self._engine.is_completed(handle):
             if self._middleware:
@@ -555,23 +551,3 @@ def _encode_generic(arg: Any, serde: Serde[Any] | None) -> bytes:
 
 def _same(value: Any) -> Any:
     return value
-
-
-def _return_type(fn: Callable[..., Any]) -> Any:
-    """The declared return type of a run's function (string annotations resolved), else Any."""
-    try:
-        return _RETURN_TYPES[fn]
-    except (KeyError, TypeError):  # not seen yet, or not weak-referenceable (builtins)
-        pass
-    try:
-        hint = typing.get_type_hints(fn).get("return", Any)
-    except Exception:  # unresolvable names, callables without annotations
-        hint = Any
-    with contextlib.suppress(TypeError):
-        _RETURN_TYPES[fn] = hint
-    return hint
-
-
-# Resolving string annotations compiles and evaluates them: once per function is enough. Weak keys, so
-# closures made per call do not pile up.
-_RETURN_TYPES: weakref.WeakKeyDictionary[Callable[..., Any], Any] = weakref.WeakKeyDictionary()

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from restate_sdk._context_impl import _return_type
+from restate_sdk._run_serde import return_type as _return_type
 
 
 @dataclass
