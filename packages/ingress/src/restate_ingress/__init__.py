@@ -16,16 +16,7 @@ Failures raise ``IngressError`` or one of its subclasses (see ``restate_ingress.
 from __future__ import annotations
 
 from ._admin import AdminClient, AsyncAdminClient
-from ._client import (
-    AsyncClient,
-    AsyncInvocationHandle,
-    AsyncTarget,
-    AsyncWorkflowTarget,
-    Client,
-    InvocationHandle,
-    Target,
-    WorkflowTarget,
-)
+from ._async_client import AsyncClient, AsyncInvocationHandle, AsyncTarget, AsyncWorkflowTarget
 from ._errors import (
     BadRequest,
     Conflict,
@@ -40,6 +31,7 @@ from ._errors import (
     Unauthorized,
 )
 from ._models import SendResponse, SendStatus
+from ._sync_client import Client, InvocationHandle, Target, WorkflowTarget
 
 __all__ = [
     "AdminClient",

@@ -1,0 +1,617 @@
+"""``Client``, its targets and handles: the blocking ingress client.
+
+GENERATED from ``_async_client.py`` by ``scripts/unasync.py``: do not edit; edit that file and
+run ``uv run python scripts/unasync.py``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Mapping
+from datetime import timedelta
+from typing import Any, Generic, TypeVar, overload
+
+import httpx
+from restate_sdk import ObjectHandler, Serde, ServiceHandler, WorkflowHandler
+
+from ._client import AnyHandler, BaseClient, Handler, resolve_target, workflow_main
+from ._http import DEFAULT, SyncIO
+from ._models import NO_INPUT, SendResponse, SendStatus, Timeout, output_serde_for
+
+__all__ = ["Client", "InvocationHandle", "Target", "WorkflowTarget"]
+
+I = TypeVar("I")  # noqa: E741 - a handler's input type
+O = TypeVar("O")  # noqa: E741 - a handler's output type
+
+
+class Client(SyncIO, BaseClient):
+    """A client for restate-server's ingress; reuses connections (one ``httpx.Client``).
+
+    Example::
+
+        with Client("http://127.0.0.1:8080") as client:
+            client.service("Greeter").call("greet", "Ann")    # 'Hello Ann!'
+            client.call(greet, "Ann")                         # typed by the handler
+            client.object("Counter", "a").call(add, 1)
+            sent = client.service("Greeter").send("greet", "Ann", idempotency_key="k")
+            client.invocation(sent.invocation_id).attach()
+            wf = client.workflow("Signup", "wf-1").submit("ann@example.com")
+            wf.attach()
+
+    Args:
+        base_url: the ingress URL, e.g. ``http://127.0.0.1:8080``.
+        token: sent as ``Authorization: Bearer <token>``.
+        headers: sent with every request.
+        timeout: seconds, a timedelta or an ``httpx.Timeout``, for every request. By default a call
+            or send waits up to 5 minutes for its answer (``attach()`` up to an hour), connecting up
+            to 10 s; with ``http_client`` and no ``timeout``, that client's own settings apply.
+            Every method takes ``timeout=`` too.
+        transport: an httpx transport (``httpx.MockTransport`` in tests).
+        http_client: an ``httpx.Client`` of your own (e.g. instrumented); it is not closed by
+            ``close()``. If it follows redirects, a redirect to another origin keeps only content
+            and tracing headers: the token and custom headers stay behind.
+
+    A token (or key header, or URL password) sent over plain ``http://`` to a host other than this
+    machine raises a warning; error messages and reprs never show them.
+    """
+
+    def __init__(
+        self,
+        base_url: str | httpx.URL,
+        *,
+        token: str | None = None,
+        headers: Mapping[str, str] | None = None,
+        timeout: Timeout = DEFAULT,
+        transport: httpx.BaseTransport | None = None,
+        http_client: httpx.Client | None = None,
+    ) -> None:
+        super().__init__(base_url, token=token, headers=headers, timeout=timeout)
+        self._open(transport, http_client)
+
+    # -- targets ---------------------------------------------------------------------------
+
+    def service(self, name: str) -> Target:
+        """A service, by name: ``client.service("Greeter").call("greet", "Ann")``."""
+        return Target(self, name, None)
+
+    def object(self, name: str, key: str) -> Target:
+        """One virtual object: ``client.object("Counter", "a").call("add", 1)``."""
+        return Target(self, name, key)
+
+    @overload
+    def workflow(
+        self, workflow: WorkflowHandler[[Any, I], Awaitable[O]], key: str
+    ) -> WorkflowTarget[I, O]: ...
+    @overload
+    def workflow(
+        self, workflow: WorkflowHandler[[Any], Awaitable[O]], key: str
+    ) -> WorkflowTarget[None, O]: ...
+    @overload
+    def workflow(self, workflow: WorkflowHandler[[Any, I], O], key: str) -> WorkflowTarget[I, O]: ...
+    @overload
+    def workflow(self, workflow: WorkflowHandler[[Any], O], key: str) -> WorkflowTarget[None, O]: ...
+    @overload
+    def workflow(self, workflow: str, key: str, *, main: str | None = None) -> WorkflowTarget[Any, Any]: ...
+    def workflow(
+        self, workflow: str | WorkflowHandler[..., Any], key: str, *, main: str | None = None
+    ) -> WorkflowTarget[Any, Any]:
+        """One workflow run, by name (main handler ``"run"`` unless ``main=`` says otherwise) or by
+        its main handler function (then ``submit``/``attach``/``output`` are typed)."""
+        name, main_handler = workflow_main(workflow, main)
+        return WorkflowTarget(self, name, key, main_handler)
+
+    # -- typed by the handler function: a service's without a key, an object's or workflow's with one
+
+    @overload
+    def call(
+        self,
+        handler: ServiceHandler[[Any, I], Awaitable[O]],
+        arg: I,
+        /,
+        *,
+        idempotency_key: str | None = None,
+        headers: Mapping[str, str] | None = None,
+        timeout: Timeout = ...,
+    ) -> O: ...
+    @overload
+    def call(
+        self,
+        handler: ServiceHandler[[Any], Awaitable[O]],
+        /,
+        *,
+        idempotency_key: str | None = None,
+        headers: Mapping[str, str] | None = None,
+        timeout: Timeout = ...,
+    ) -> O: ...
+    @overload
+    def call(
+        self,
+        handler: ServiceHandler[[Any, I], O],
+        arg: I,
+        /,
+        *,
+        idempotency_key: str | None = None,
+        headers: Mapping[str, str] | None = None,
+        timeout: Timeout = ...,
+    ) -> O: ...
+    @overload
+    def call(
+        self,
+        handler: ServiceHandler[[Any], O],
+        /,
+        *,
+        idempotency_key: str | None = None,
+        headers: Mapping[str, str] | None = None,
+        timeout: Timeout = ...,
+    ) -> O: ...
+    @overload
+    def call(
+        self,
+        handler: ObjectHandler[[Any, I], Awaitable[O]] | WorkflowHandler[[Any, I], Awaitable[O]],
+        arg: I,
+        /,
+        *,
+        key: str,
+        idempotency_key: str | None = None,
+        headers: Mapping[str, str] | None = None,
+        timeout: Timeout = ...,
+    ) -> O: ...
+    @overload
+    def call(
+        self,
+        handler: ObjectHandler[[Any], Awaitable[O]] | WorkflowHandler[[Any], Awaitable[O]],
+        /,
+        *,
+        key: str,
+        idempotency_key: str | None = None,
+        headers: Mapping[str, str] | None = None,
+        timeout: Timeout = ...,
+    ) -> O: ...
+    @overload
+    def call(
+        self,
+        handler: ObjectHandler[[Any, I], O] | WorkflowHandler[[Any, I], O],
+        arg: I,
+        /,
+        *,
+        key: str,
+        idempotency_key: str | None = None,
+        headers: Mapping[str, str] | None = None,
+        timeout: Timeout = ...,
+    ) -> O: ...
+    @overload
+    def call(
+        self,
+        handler: ObjectHandler[[Any], O] | WorkflowHandler[[Any], O],
+        /,
+        *,
+        key: str,
+        idempotency_key: str | None = None,
+        headers: Mapping[str, str] | None = None,
+        timeout: Timeout = ...,
+    ) -> O: ...
+    def call(
+        self,
+        handler: AnyHandler[..., Any],
+        arg: Any = NO_INPUT,
+        /,
+        *,
+        key: str | None = None,
+        idempotency_key: str | None = None,
+        headers: Mapping[str, str] | None = None,
+        timeout: Timeout = DEFAULT,
+    ) -> Any:
+        """Call a handler given as its function and wait for the result, typed by it.
+
+        Example: ``client.call(greet, "Ann")``, ``client.call(add, 1, key="a")``.
+        """
+        target = resolve_target(None, key, handler)
+        return self._run(
+            self._op_call(target, arg, idempotency_key=idempotency_key, headers=headers, timeout=timeout)
+        )
+
+    @overload
+    def send(
+        self,
+        handler: ServiceHandler[[Any, I], Any],
+        arg: I,
+        /,
+        *,
+        delay: timedelta | None = None,
+        idempotency_key: str | None = None,
+        headers: Mapping[str, str] | None = None,
+        timeout: Timeout = ...,
+    ) -> SendResponse: ...
+    @overload
+    def send(
+        self,
+        handler: ServiceHandler[[Any], Any],
+        /,
+        *,
+        delay: timedelta | None = None,
+        idempotency_key: str | None = None,
+        headers: Mapping[str, str] | None = None,
+        timeout: Timeout = ...,
+    ) -> SendResponse: ...
+    @overload
+    def send(
+        self,
+        handler: ObjectHandler[[Any, I], Any] | WorkflowHandler[[Any, I], Any],
+        arg: I,
+        /,
+        *,
+        key: str,
+        delay: timedelta | None = None,
+        idempotency_key: str | None = None,
+        headers: Mapping[str, str] | None = None,
+        timeout: Timeout = ...,
+    ) -> SendResponse: ...
+    @overload
+    def send(
+        self,
+        handler: ObjectHandler[[Any], Any] | WorkflowHandler[[Any], Any],
+        /,
+        *,
+        key: str,
+        delay: timedelta | None = None,
+        idempotency_key: str | None = None,
+        headers: Mapping[str, str] | None = None,
+        timeout: Timeout = ...,
+    ) -> SendResponse: ...
+    def send(
+        self,
+        handler: AnyHandler[..., Any],
+        arg: Any = NO_INPUT,
+        /,
+        *,
+        key: str | None = None,
+        delay: timedelta | None = None,
+        idempotency_key: str | None = None,
+        headers: Mapping[str, str] | None = None,
+        timeout: Timeout = DEFAULT,
+    ) -> SendResponse:
+        """Send to a handler given as its function without waiting (``delay=`` to start later)."""
+        target = resolve_target(None, key, handler)
+        return self._run(
+            self._op_send(
+                target, arg, delay=delay, idempotency_key=idempotency_key, headers=headers, timeout=timeout
+            )
+        )
+
+    # -- handles -----------------------------------------------------------------------------
+    @overload
+    def invocation(
+        self, invocation_id: str, *, output_type: type[O], output_serde: Serde[Any] | None = None
+    ) -> InvocationHandle[O]: ...
+    @overload
+    def invocation(
+        self, invocation_id: str, *, output_type: None = None, output_serde: Serde[Any] | None = None
+    ) -> InvocationHandle[Any]: ...
+    def invocation(
+        self, invocation_id: str, *, output_type: Any = None, output_serde: Serde[Any] | None = None
+    ) -> InvocationHandle[Any]:
+        """A handle on an invocation by its id (``inv_...``): ``.attach()`` waits, ``.output()`` does not."""
+        serde = output_serde_for(output_type, output_serde)
+        return InvocationHandle(self, self._by_id(invocation_id), serde, invocation_id)
+
+    @overload
+    def idempotent_invocation(
+        self,
+        service: str,
+        handler: str,
+        idempotency_key: str,
+        *,
+        key: str | None = None,
+        output_type: type[O],
+        output_serde: Serde[Any] | None = None,
+    ) -> InvocationHandle[O]: ...
+    @overload
+    def idempotent_invocation(
+        self,
+        service: str,
+        handler: str,
+        idempotency_key: str,
+        *,
+        key: str | None = None,
+        output_type: None = None,
+        output_serde: Serde[Any] | None = None,
+    ) -> InvocationHandle[Any]: ...
+    def idempotent_invocation(
+        self,
+        service: str,
+        handler: str,
+        idempotency_key: str,
+        *,
+        key: str | None = None,
+        output_type: Any = None,
+        output_serde: Serde[Any] | None = None,
+    ) -> InvocationHandle[Any]:
+        """A handle on the invocation a call or send with ``idempotency_key`` created."""
+        target = resolve_target(service, key, handler, output_serde=output_serde, output_type=output_type)
+        return InvocationHandle(self, self._by_idempotency_key(target, idempotency_key), target.output_serde)
+
+    def resolve_awakeable(
+        self, awakeable_id: str, value: Any = None, *, serde: Serde[Any] | None = None
+    ) -> None:
+        """Complete an awakeable with ``value`` (JSON by default; bytes as is)."""
+        self._run(self._op_resolve_awakeable(awakeable_id, value, serde))
+
+    def reject_awakeable(self, awakeable_id: str, reason: str) -> None:
+        """Fail an awakeable: the waiting handler sees a TerminalError with ``reason``."""
+        self._run(self._op_reject_awakeable(awakeable_id, reason))
+
+
+class Target:
+    """A service, or one virtual object or workflow (with its key), from ``Client``.
+
+    Handlers are given by name (``call("greet", "Ann")``; the output is any JSON unless
+    ``output_type=`` or ``output_serde=`` says otherwise) or as the function itself
+    (``call(greet, "Ann")``: input and output are coded and typed as the handler declares).
+    """
+
+    def __init__(self, client: Client, service: str, key: str | None) -> None:
+        self._client = client
+        self.service = service
+        self.key = key
+
+    def __repr__(self) -> str:
+        key = f", {self.key!r}" if self.key is not None else ""
+        return f"{type(self).__name__}({self.service!r}{key})"
+
+    @overload
+    def call(
+        self,
+        handler: AnyHandler[[Any, I], Awaitable[O]],
+        arg: I,
+        /,
+        *,
+        idempotency_key: str | None = None,
+        headers: Mapping[str, str] | None = None,
+        timeout: Timeout = ...,
+        input_serde: Serde[Any] | None = None,
+        output_serde: Serde[Any] | None = None,
+    ) -> O: ...
+    @overload
+    def call(
+        self,
+        handler: AnyHandler[[Any, I], O],
+        arg: I,
+        /,
+        *,
+        idempotency_key: str | None = None,
+        headers: Mapping[str, str] | None = None,
+        timeout: Timeout = ...,
+        input_serde: Serde[Any] | None = None,
+        output_serde: Serde[Any] | None = None,
+    ) -> O: ...
+    @overload
+    def call(
+        self,
+        handler: AnyHandler[[Any], Awaitable[O]],
+        /,
+        *,
+        idempotency_key: str | None = None,
+        headers: Mapping[str, str] | None = None,
+        timeout: Timeout = ...,
+        output_serde: Serde[Any] | None = None,
+    ) -> O: ...
+    @overload
+    def call(
+        self,
+        handler: AnyHandler[[Any], O],
+        /,
+        *,
+        idempotency_key: str | None = None,
+        headers: Mapping[str, str] | None = None,
+        timeout: Timeout = ...,
+        output_serde: Serde[Any] | None = None,
+    ) -> O: ...
+    @overload
+    def call(
+        self,
+        handler: str,
+        arg: Any = ...,
+        /,
+        *,
+        output_type: type[O],
+        idempotency_key: str | None = None,
+        headers: Mapping[str, str] | None = None,
+        timeout: Timeout = ...,
+        input_serde: Serde[Any] | None = None,
+        output_serde: Serde[Any] | None = None,
+    ) -> O: ...
+    @overload
+    def call(
+        self,
+        handler: str,
+        arg: Any = ...,
+        /,
+        *,
+        output_type: None = None,
+        idempotency_key: str | None = None,
+        headers: Mapping[str, str] | None = None,
+        timeout: Timeout = ...,
+        input_serde: Serde[Any] | None = None,
+        output_serde: Serde[Any] | None = None,
+    ) -> Any: ...
+    def call(
+        self,
+        handler: str | AnyHandler[..., Any],
+        arg: Any = NO_INPUT,
+        /,
+        *,
+        output_type: Any = None,
+        idempotency_key: str | None = None,
+        headers: Mapping[str, str] | None = None,
+        timeout: Timeout = DEFAULT,
+        input_serde: Serde[Any] | None = None,
+        output_serde: Serde[Any] | None = None,
+    ) -> Any:
+        """Call a handler and wait for its result; a failure raises ``IngressError``."""
+        target = resolve_target(
+            self.service,
+            self.key,
+            handler,
+            input_serde=input_serde,
+            output_serde=output_serde,
+            output_type=output_type,
+        )
+        return self._client._run(
+            self._client._op_call(
+                target, arg, idempotency_key=idempotency_key, headers=headers, timeout=timeout
+            )
+        )
+
+    def send(
+        self,
+        handler: str | AnyHandler[..., Any],
+        arg: Any = NO_INPUT,
+        /,
+        *,
+        delay: timedelta | None = None,
+        idempotency_key: str | None = None,
+        headers: Mapping[str, str] | None = None,
+        timeout: Timeout = DEFAULT,
+        input_serde: Serde[Any] | None = None,
+    ) -> SendResponse:
+        """Start a handler without waiting; ``delay=`` starts it later. Returns the invocation id."""
+        target = resolve_target(self.service, self.key, handler, input_serde=input_serde)
+        return self._client._run(
+            self._client._op_send(
+                target, arg, delay=delay, idempotency_key=idempotency_key, headers=headers, timeout=timeout
+            )
+        )
+
+    @overload
+    def invocation(
+        self,
+        handler: AnyHandler[..., Awaitable[O]],
+        idempotency_key: str,
+        *,
+        output_serde: Serde[Any] | None = None,
+    ) -> InvocationHandle[O]: ...
+    @overload
+    def invocation(
+        self,
+        handler: AnyHandler[..., O],
+        idempotency_key: str,
+        *,
+        output_serde: Serde[Any] | None = None,
+    ) -> InvocationHandle[O]: ...
+    @overload
+    def invocation(
+        self,
+        handler: str,
+        idempotency_key: str,
+        *,
+        output_type: type[O],
+        output_serde: Serde[Any] | None = None,
+    ) -> InvocationHandle[O]: ...
+    @overload
+    def invocation(
+        self,
+        handler: str,
+        idempotency_key: str,
+        *,
+        output_type: None = None,
+        output_serde: Serde[Any] | None = None,
+    ) -> InvocationHandle[Any]: ...
+    def invocation(
+        self,
+        handler: str | AnyHandler[..., Any],
+        idempotency_key: str,
+        *,
+        output_type: Any = None,
+        output_serde: Serde[Any] | None = None,
+    ) -> InvocationHandle[Any]:
+        """A handle on the invocation of ``handler`` made with ``idempotency_key``."""
+        target = resolve_target(
+            self.service, self.key, handler, output_serde=output_serde, output_type=output_type
+        )
+        return InvocationHandle(
+            self._client, self._client._by_idempotency_key(target, idempotency_key), target.output_serde
+        )
+
+
+class WorkflowTarget(Target, Generic[I, O]):
+    """One workflow run (a workflow name and key): ``submit`` its main handler, then ``attach``
+    or ``output``; ``call``/``send`` reach its shared handlers.
+
+    Example::
+
+        wf = client.workflow("Signup", "wf-1")
+        wf.submit("ann@example.com")       # status "Accepted", or "PreviouslyAccepted"
+        wf.call("click", "secret")
+        wf.attach()                        # the main handler's result
+    """
+
+    def __init__(self, client: Client, service: str, key: str, main: str | Handler) -> None:
+        super().__init__(client, service, key)
+        self._main = resolve_target(service, key, main)
+        self._lookup = client._by_workflow(service, key)
+
+    def submit(
+        self,
+        arg: I = NO_INPUT,
+        /,
+        *,
+        delay: timedelta | None = None,
+        headers: Mapping[str, str] | None = None,
+        timeout: Timeout = DEFAULT,
+    ) -> InvocationHandle[O]:
+        """Start the workflow's main handler (once per key; a second submit is ``PreviouslyAccepted``)."""
+        sent = self._client._run(
+            self._client._op_send(self._main, arg, delay=delay, headers=headers, timeout=timeout)
+        )
+        return InvocationHandle(
+            self._client, self._lookup, self._main.output_serde, sent.invocation_id, sent.status
+        )
+
+    def handle(self) -> InvocationHandle[O]:
+        """A handle on this workflow run's main invocation, without starting it."""
+        return InvocationHandle(self._client, self._lookup, self._main.output_serde)
+
+    def attach(self, *, timeout: Timeout = DEFAULT) -> O:
+        """Wait for the workflow's result."""
+        return self.handle().attach(timeout=timeout)
+
+    def output(self, *, timeout: Timeout = DEFAULT) -> O:
+        """The workflow's result if it has finished; ``NotReady`` otherwise."""
+        return self.handle().output(timeout=timeout)
+
+
+class InvocationHandle(Generic[O]):
+    """An invocation found by id, idempotency key or workflow key.
+
+    ``attach()`` waits for the result; ``output()`` returns it only if the invocation has
+    completed and raises ``NotReady`` otherwise. A terminal failure raises ``IngressError``.
+    ``invocation_id`` and ``status`` are known when the handle came from a send or submit.
+    """
+
+    def __init__(
+        self,
+        client: Client,
+        lookup: str,
+        serde: Serde[Any] | None,
+        invocation_id: str | None = None,
+        status: SendStatus | None = None,
+    ) -> None:
+        self._client = client
+        self._lookup = lookup
+        self._serde = serde
+        self.invocation_id = invocation_id
+        self.status: SendStatus | None = status
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self._lookup!r}, invocation_id={self.invocation_id!r})"
+
+    def attach(self, *, timeout: Timeout = DEFAULT) -> O:
+        """Wait for the invocation to finish and return its output."""
+        return self._client._run(
+            self._client._op_result(self._lookup, "attach", self._serde, self.invocation_id, timeout)
+        )
+
+    def output(self, *, timeout: Timeout = DEFAULT) -> O:
+        """The output of a finished invocation; ``NotReady`` if it is still running."""
+        return self._client._run(
+            self._client._op_result(self._lookup, "output", self._serde, self.invocation_id, timeout)
+        )
