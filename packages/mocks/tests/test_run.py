@@ -132,4 +132,3 @@ async def test_a_pending_run_waits_until_the_test_completes_it() -> None:
     assert not task.done()
     ctx.runs[0].resolve(5)
     assert await task == 5
-
