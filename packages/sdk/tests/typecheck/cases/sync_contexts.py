@@ -85,6 +85,6 @@ async def unit_tests() -> None:
     assert_type(main(mock.sync(), "a@b.c"), str)
     confirm(mock.sync(), "s")
     contexts: tuple[WorkflowContext, ObjectContext] = (mock, mock)  # MockContext is every async Context
-    assert contexts
+    assert_type(contexts[0], WorkflowContext)
     assert_type(await add(mock, 1), int)
     times(mock, 2)  # pyright: ignore[reportArgumentType]
