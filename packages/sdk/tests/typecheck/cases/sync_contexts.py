@@ -9,7 +9,6 @@ import restate_sdk as restate
 from handlers import Person, add, greet, ping, run, square
 from restate_mocks import MockContext
 from restate_sdk import (
-    ObjectContext,
     SyncContext,
     SyncDurablePromise,
     SyncFuture,
@@ -18,7 +17,6 @@ from restate_sdk import (
     SyncSendHandle,
     SyncWorkflowContext,
     SyncWorkflowSharedContext,
-    WorkflowContext,
 )
 
 calc = restate.VirtualObject("Calc")
@@ -84,7 +82,6 @@ async def unit_tests() -> None:
     assert_type(times(mock.sync(), 2), int)  # the mock's blocking view is every Sync context
     assert_type(main(mock.sync(), "a@b.c"), str)
     confirm(mock.sync(), "s")
-    contexts: tuple[WorkflowContext, ObjectContext] = (mock, mock)  # MockContext is every async Context
-    assert_type(contexts[0], WorkflowContext)
+    assert_type(await run(mock, "a@b.c"), bool)  # MockContext is every async Context
     assert_type(await add(mock, 1), int)
     times(mock, 2)  # pyright: ignore[reportArgumentType]
