@@ -24,6 +24,7 @@ __all__ = ["SendResponse", "SendStatus"]
 T = TypeVar("T")
 
 SendStatus = Literal["Accepted", "PreviouslyAccepted"]
+"""What the server says of a send: accepted now, or accepted before (same idempotency key or workflow run)."""
 
 Timeout = float | timedelta | httpx.Timeout | None
 """A timeout as the clients accept it: seconds, a timedelta, an ``httpx.Timeout``, or None (wait forever)."""

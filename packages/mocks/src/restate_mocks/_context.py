@@ -438,9 +438,11 @@ class MockContext(CallShortcuts):
     # the SDK's waiting protocol (restate_sdk._futures.Waiting): what futures and combinators use
 
     def is_completed(self, handle: Handle) -> bool:
+        """Whether the operation behind ``handle`` has completed (used by the SDK's futures)."""
         return self._slots[handle].done
 
     def take_result(self, handle: Handle) -> Any:
+        """The result of a completed operation (used by the SDK's futures)."""
         slot = self._slots[handle]
         if slot.on_take is not None:
             slot.on_take()
@@ -552,9 +554,11 @@ class MockContext(CallShortcuts):
     # ---- identity ---------------------------------------------------------------------------------
 
     def invocation_id(self) -> str:
+        """``invocation_id`` as given to the mock."""
         return self._invocation_id
 
     def key(self) -> str:
+        """``key`` as given to the mock; ``SdkUsageError`` in a service or without one."""
         info = self._info()
         if info is not None and not info.keyed:
             raise SdkUsageError("key() is only available in virtual objects and workflows")
@@ -563,6 +567,7 @@ class MockContext(CallShortcuts):
         return self._key
 
     def request(self) -> Request:
+        """The request made of ``invocation_id``, ``headers``, ``attempt_headers`` and ``body``."""
         return Request(
             id=self._invocation_id,
             headers=dict(self._headers),
@@ -600,6 +605,7 @@ class MockContext(CallShortcuts):
             )
 
     async def get(self, name: str, type_hint: Any = None, serde: Serde[Any] | None = None) -> Any:
+        """The value in ``state``, through the serde as in production, or None."""
         self._check_state(write=False)
         self.journal.append(f"get {name!r}")
         if name not in self.state:
@@ -607,11 +613,13 @@ class MockContext(CallShortcuts):
         return _roundtrip(self.state[name], self._state_serdes.get(name), _decoder(type_hint, serde))
 
     async def state_keys(self) -> list[str]:
+        """The names in ``state``, sorted."""
         self._check_state(write=False)
         self.journal.append("state_keys")
         return sorted(self.state)
 
     def set(self, name: str, value: Any, serde: Serde[Any] | None = None) -> None:
+        """Store ``value`` in ``state`` (it must encode, as in production)."""
         self._check_state(write=True)
         (serde or serde_for(type(value))).encode(value)  # fails here as it would in production
         self.journal.append(f"set {name!r} = {value!r}")
@@ -622,12 +630,14 @@ class MockContext(CallShortcuts):
             self._state_serdes.pop(name, None)
 
     def clear(self, name: str) -> None:
+        """Remove ``name`` from ``state``."""
         self._check_state(write=True)
         self.journal.append(f"clear {name!r}")
         self.state.pop(name, None)
         self._state_serdes.pop(name, None)
 
     def clear_all(self) -> None:
+        """Empty ``state``."""
         self._check_state(write=True)
         self.journal.append("clear_all")
         self.state.clear()
@@ -829,6 +839,7 @@ class MockContext(CallShortcuts):
         output_serde: Serde[Any] | None = None,
         **options: Unpack[CallOptions],
     ) -> CallFuture[Any]:
+        """Record a call by names (in ``calls``); its result comes from ``expect_call(...).returns``."""
         idempotency_key, headers = options.get("idempotency_key"), options.get("headers")
         _encode_generic(arg, input_serde)
         return self._call(
@@ -887,6 +898,7 @@ class MockContext(CallShortcuts):
         input_serde: Serde[Any] | None = None,
         **options: Unpack[SendOptions],
     ) -> SendHandle:
+        """Record a send by names (in ``sends``)."""
         delay, idempotency_key, headers = (
             options.get("delay"),
             options.get("idempotency_key"),
@@ -913,6 +925,7 @@ class MockContext(CallShortcuts):
         return awakeable_id, self._future(handle)
 
     def resolve_awakeable(self, awakeable_id: str, value: Any, serde: Serde[Any] | None = None) -> None:
+        """Record the completion (in ``awakeable_completions``); resolves this mock's own awakeable."""
         (serde or serde_for(type(value))).encode(value)
         self._op("resolve_awakeable", {"awakeable_id": awakeable_id, "value": value})
         self.awakeable_completions.append(CompletionRecord(awakeable_id, None, value))
@@ -921,6 +934,7 @@ class MockContext(CallShortcuts):
             own.resolve(value)
 
     def reject_awakeable(self, awakeable_id: str, reason: str, code: int = 500) -> None:
+        """Record the rejection (in ``awakeable_completions``); fails this mock's own awakeable."""
         self._op("reject_awakeable", {"awakeable_id": awakeable_id, "reason": reason, "code": code})
         failure = TerminalError(reason, status_code=code)
         self.awakeable_completions.append(CompletionRecord(awakeable_id, None, None, failure))
@@ -964,12 +978,14 @@ class MockContext(CallShortcuts):
     def resolve_signal(
         self, invocation_id: str, name: str, value: Any, serde: Serde[Any] | None = None
     ) -> None:
+        """Record the signal (in ``signal_completions``); delivers it when sent to this invocation."""
         (serde or serde_for(type(value))).encode(value)
         self._op("resolve_signal", {"invocation_id": invocation_id, "name": name, "value": value})
         self.signal_completions.append(CompletionRecord(invocation_id, name, value))
         self._signal_self(invocation_id, name, value)
 
     def reject_signal(self, invocation_id: str, name: str, reason: str, code: int = 500) -> None:
+        """Record the failed signal (in ``signal_completions``); delivers it when sent to this invocation."""
         fields = {"invocation_id": invocation_id, "name": name, "reason": reason, "code": code}
         self._op("reject_signal", fields)
         failure = TerminalError(reason, status_code=code)
@@ -977,12 +993,14 @@ class MockContext(CallShortcuts):
         self._signal_self(invocation_id, name, failure)
 
     def cancel_invocation(self, invocation_id: str) -> None:
+        """Record the cancellation (in ``cancelled_invocations``)."""
         self._op("cancel", {"invocation_id": invocation_id})
         self.cancelled_invocations.append(invocation_id)
 
     def attach_invocation(
         self, invocation_id: str, type_hint: Any = None, serde: Serde[Any] | None = None
     ) -> RestateFuture[Any]:
+        """Record the attach (in ``attached_invocations``); its result comes from ``expect_attach(...).returns``."""
         expectation = self._op("attach", {"invocation_id": invocation_id})
         self.attached_invocations.append(invocation_id)
         decoder = _decoder(type_hint, serde)

@@ -29,11 +29,17 @@ class Serde(Protocol[T]):
 
     content_type: str
 
-    def encode(self, value: T) -> bytes: ...
+    def encode(self, value: T) -> bytes:
+        """The bytes for ``value``."""
+        ...
 
-    def decode(self, data: bytes) -> T: ...
+    def decode(self, data: bytes) -> T:
+        """The value ``data`` stands for; raises on bytes that are not one."""
+        ...
 
-    def json_schema(self) -> dict[str, Any] | None: ...
+    def json_schema(self) -> dict[str, Any] | None:
+        """The JSON Schema of the values, for discovery; None when there is none."""
+        ...
 
 
 _ENCODER = msgspec.json.Encoder()
@@ -50,16 +56,19 @@ class JsonSerde(Generic[T]):
         self._void = type_hint is type(None)
 
     def encode(self, value: T) -> bytes:
+        """The bytes for ``value``."""
         if self._void and value is None:
             return b""
         return _ENCODER.encode(value)
 
     def decode(self, data: bytes) -> T:
+        """The value ``data`` stands for; raises on bytes that are not one."""
         if not data and (self._void or _accepts_none(self.type_hint)):
             return None  # type: ignore[return-value]
         return self._decoder.decode(data)
 
     def json_schema(self) -> dict[str, Any] | None:
+        """The JSON Schema of the values, for discovery; None when there is none."""
         if self.type_hint is Any or self._void:
             return None
         try:
@@ -74,12 +83,15 @@ class BytesSerde:
     content_type = "application/octet-stream"
 
     def encode(self, value: bytes) -> bytes:
+        """The bytes for ``value``."""
         return bytes(value)
 
     def decode(self, data: bytes) -> bytes:
+        """The value ``data`` stands for; raises on bytes that are not one."""
         return data
 
     def json_schema(self) -> dict[str, Any] | None:
+        """The JSON Schema of the values, for discovery; None when there is none."""
         return None
 
 
@@ -95,12 +107,15 @@ class PydanticSerde(Generic[T]):
         self._adapter: Any = TypeAdapter(type_hint)
 
     def encode(self, value: T) -> bytes:
+        """The bytes for ``value``."""
         return self._adapter.dump_json(value)  # type: ignore[no-any-return]
 
     def decode(self, data: bytes) -> T:
+        """The value ``data`` stands for; raises on bytes that are not one."""
         return self._adapter.validate_json(data)  # type: ignore[no-any-return]
 
     def json_schema(self) -> dict[str, Any] | None:
+        """The JSON Schema of the values, for discovery; None when there is none."""
         return self._adapter.json_schema()  # type: ignore[no-any-return]
 
 

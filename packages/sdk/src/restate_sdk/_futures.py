@@ -56,11 +56,13 @@ class RestateFuture(Generic[T]):
 
     @classmethod
     def ready(cls, value: T) -> RestateFuture[T]:
+        """A future that is already complete with ``value``."""
         fut: RestateFuture[T] = cls(None, None, lambda v: v)
         fut._value = value
         return fut
 
     def done(self) -> bool:
+        """True once the result is there (awaiting it will not wait)."""
         if self._value is not _UNSET or self._handle is None or self._waiting is None:
             return True
         return self._waiting.is_completed(self._handle)
@@ -97,6 +99,7 @@ class CallFuture(RestateFuture[T]):
         self._id_handle = id_handle
 
     async def invocation_id(self) -> str:
+        """The callee's invocation id (``inv_...``)."""
         return await RestateFuture[str](self._waiting, self._id_handle, str)
 
 
@@ -109,6 +112,7 @@ class SendHandle:
         self._future = RestateFuture[str](waiting, id_handle, str)
 
     async def invocation_id(self) -> str:
+        """The callee's invocation id (``inv_...``)."""
         return await self._future
 
 

@@ -60,6 +60,7 @@ both ending the invocation; it ``suspended`` until a result arrives; or it faile
 will ``retry`` it (a retryable error in the handler or a run, a protocol error, a handler that stopped)."""
 
 OperationKind = Literal["run", "call", "send", "sleep", "awakeable"]
+"""The kinds of durable operation a middleware sees in ``OperationInfo.kind``."""
 
 V = TypeVar("V")
 
