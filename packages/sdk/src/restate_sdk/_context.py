@@ -112,7 +112,7 @@ class Context(Protocol):
         type_hint: type[T] | None = None,
         serde: Serde[T] | None = None,
     ) -> RestateFuture[T]:
-        """Run ``fn(*args)`` once and journal its result; a replay gets the journaled result.
+        """Run ``fn(*args)`` once and journal its result; a replay returns the journaled result.
 
         Example::
 
@@ -306,7 +306,7 @@ class Context(Protocol):
     def awakeable(
         self, type_hint: type[T] | None = None, serde: Serde[T] | None = None
     ) -> tuple[str, RestateFuture[T]]:
-        """A new awakeable: its id (give it to an outside system) and a future of the value it is resolved with.
+        """A new awakeable: its id (for an outside system) and a future of the value it gets.
 
         Example::
 

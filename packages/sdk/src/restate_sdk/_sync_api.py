@@ -1,9 +1,11 @@
 """The Context types plain ``def`` handlers annotate with: the same methods, returning values.
 
-They mirror the Protocols of ``_context`` method for method (``tests/unit/test_surface.py``
-fails on any drift); a method that returns a future there returns its value here, blocking the
-handler's worker thread (never the event loop). ``awakeable`` returns ``(id, SyncFuture)``,
-sends return a ``SyncSendHandle``, and ``promise`` a ``SyncDurablePromise``.
+GENERATED from ``_context.py`` by ``scripts/unasync.py``: do not edit; edit that file and
+run ``uv run python scripts/unasync.py``.
+
+A method that returns a future in ``_context`` returns its value here, blocking the handler's
+worker thread (never the event loop). ``awakeable`` returns ``(id, SyncFuture)``, sends return a
+``SyncSendHandle``, and ``promise`` a ``SyncDurablePromise``.
 
     SyncContext                    services
     SyncObjectSharedContext        shared handlers of virtual objects
@@ -23,62 +25,23 @@ from typing import Any, Protocol, TypeVar, Unpack, overload
 from ._codecs import Serde
 from ._context import CallOptions, Request, SendOptions
 from ._definitions import ObjectHandler, ServiceHandler, WorkflowHandler
+from ._sync_types import SyncDurablePromise, SyncFuture, SyncSendHandle
 
 __all__ = [
     "SyncContext",
-    "SyncDurablePromise",
-    "SyncFuture",
     "SyncObjectContext",
     "SyncObjectSharedContext",
-    "SyncSendHandle",
     "SyncWorkflowContext",
     "SyncWorkflowSharedContext",
 ]
 
 T = TypeVar("T")
-T_co = TypeVar("T_co", covariant=True)
 I = TypeVar("I")  # noqa: E741
 O = TypeVar("O")  # noqa: E741
 
 
-class SyncFuture(Protocol[T_co]):
-    """A durable result in a plain ``def`` handler (from ``ctx.awakeable()``)."""
-
-    def result(self) -> T_co:
-        """Block until the result is there and return it (or raise its failure)."""
-        ...
-
-
-class SyncSendHandle(Protocol):
-    """A one-way send from a plain ``def`` handler."""
-
-    def invocation_id(self) -> str:
-        """The callee's invocation id (blocks until the server assigned it)."""
-        ...
-
-
-class SyncDurablePromise(Protocol[T]):
-    """A workflow's durable promise, in a plain ``def`` handler."""
-
-    def value(self) -> T:
-        """Wait until some handler resolves the promise and return its value."""
-        ...
-
-    def peek(self) -> T | None:
-        """The value if the promise is already resolved, else None."""
-        ...
-
-    def resolve(self, value: T) -> None:
-        """Resolve the promise; a promise completed before raises ``TerminalError`` (409)."""
-        ...
-
-    def reject(self, message: str, code: int = 500) -> None:
-        """Reject the promise: its ``value()`` raises ``TerminalError(message, code)``."""
-        ...
-
-
 class SyncContext(Protocol):
-    """The blocking Context of a plain ``def`` service handler: the same methods, returning values."""
+    """Durable operations available to every handler."""
 
     def request(self) -> Request:
         """The invocation as it arrived: id, headers, the attempt's headers and the raw body."""
@@ -293,7 +256,7 @@ class SyncContext(Protocol):
     def awakeable(
         self, type_hint: type[T] | None = None, serde: Serde[T] | None = None
     ) -> tuple[str, SyncFuture[T]]:
-        """A new awakeable: its id (give it to an outside system) and a future of the value it is resolved with.
+        """A new awakeable: its id (for an outside system) and a future of the value it gets.
 
         Example::
 
@@ -359,7 +322,7 @@ class SyncContext(Protocol):
 
 
 class SyncObjectSharedContext(SyncContext, Protocol):
-    """A virtual object's shared handler (plain ``def``): reads state, runs concurrently with others."""
+    """A virtual object's shared handler: reads state, runs concurrently with others."""
 
     def key(self) -> str:
         """The key of this object or workflow."""
@@ -380,7 +343,7 @@ class SyncObjectSharedContext(SyncContext, Protocol):
 
 
 class SyncObjectContext(SyncObjectSharedContext, Protocol):
-    """A virtual object's exclusive handler (plain ``def``): reads and writes state."""
+    """A virtual object's exclusive handler: reads and writes state."""
 
     def set(self, name: str, value: Any, serde: Serde[Any] | None = None) -> None:
         """Set the state value ``name`` (encoded with ``serde``, or the codec for its type).
@@ -401,7 +364,7 @@ class SyncObjectContext(SyncObjectSharedContext, Protocol):
 
 
 class SyncWorkflowSharedContext(SyncObjectSharedContext, Protocol):
-    """A workflow's shared handler (plain ``def``): reads state, resolves promises."""
+    """A workflow's shared handler: reads state, resolves promises."""
 
     def promise(
         self, name: str, type_hint: type[T] | None = None, serde: Serde[T] | None = None
@@ -416,4 +379,4 @@ class SyncWorkflowSharedContext(SyncObjectSharedContext, Protocol):
 
 
 class SyncWorkflowContext(SyncWorkflowSharedContext, SyncObjectContext, Protocol):
-    """The workflow's main handler (plain ``def``)."""
+    """The workflow's main handler."""

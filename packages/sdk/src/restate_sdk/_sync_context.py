@@ -14,20 +14,17 @@ import inspect
 import random as _random
 import uuid as _uuid
 from collections.abc import Awaitable, Callable
-from datetime import timedelta
-from typing import TYPE_CHECKING, Any, Generic, TypeVar, Unpack, cast
+from typing import Any, Generic, TypeVar, Unpack, cast
 
 from ._codecs import Serde
-from ._context import CallOptions, Request, SendOptions
+from ._context import Request, SendOptions
 from ._context_impl import InvocationContext
 from ._definitions import ObjectHandler, ServiceHandler, WorkflowHandler
 from ._futures import RestateFuture, SendHandle
+from ._sync_api import SyncWorkflowContext
 from ._threads import executor
 
-if TYPE_CHECKING:
-    from ._sync_api import SyncObjectContext, SyncWorkflowContext, SyncWorkflowSharedContext
-
-__all__ = ["BlockingContext", "SyncFuture", "SyncSendHandle", "executor"]
+__all__ = ["BlockingContext", "SyncFuture", "SyncSendHandle", "as_sync_context", "executor"]
 
 T = TypeVar("T")
 
@@ -105,7 +102,12 @@ class _SyncPromise(Generic[T]):
 
 
 class BlockingContext:
-    """Implements every ``Sync*Context`` protocol over an invocation context, for plain ``def`` handlers."""
+    """Implements every ``Sync*Context`` protocol over an invocation context, for plain ``def`` handlers.
+
+    Only the methods that need more than a hop to the loop are written here; every other method
+    of the protocols is made by ``_hop`` below, so a new Context method needs nothing here (the
+    type checker sees the protocols: ``as_sync_context``; tests/unit/test_surface.py checks it).
+    """
 
     def __init__(self, ctx: InvocationContext, loop: asyncio.AbstractEventLoop) -> None:
         self._ctx = ctx
@@ -130,92 +132,7 @@ class BlockingContext:
     def uuid(self) -> _uuid.UUID:
         return self._ctx.uuid()
 
-    # blocking operations
-    def time(self) -> float:
-        return self._bridge.call(self._ctx.time)  # type: ignore[no-any-return]
-
-    def run(
-        self,
-        name: str,
-        fn: Callable[..., Any],
-        *args: Any,
-        max_attempts: int | None = None,
-        max_duration: timedelta | None = None,
-        initial_retry_interval: timedelta | None = None,
-        retry_interval_factor: float | None = None,
-        max_retry_interval: timedelta | None = None,
-        type_hint: Any = None,
-        serde: Serde[Any] | None = None,
-    ) -> Any:
-        return self._bridge.call(
-            self._ctx.run,
-            name,
-            fn,
-            *args,
-            max_attempts=max_attempts,
-            max_duration=max_duration,
-            initial_retry_interval=initial_retry_interval,
-            retry_interval_factor=retry_interval_factor,
-            max_retry_interval=max_retry_interval,
-            type_hint=type_hint,
-            serde=serde,
-        )
-
-    def sleep(self, delta: timedelta, name: str = "") -> None:
-        self._bridge.call(self._ctx.sleep, delta, name)
-
-    def get(self, name: str, type_hint: Any = None, serde: Serde[Any] | None = None) -> Any:
-        return self._bridge.call(self._ctx.get, name, type_hint, serde)
-
-    def state_keys(self) -> list[str]:
-        return self._bridge.call(self._ctx.state_keys)  # type: ignore[no-any-return]
-
-    def set(self, name: str, value: Any, serde: Serde[Any] | None = None) -> None:
-        self._bridge.call(self._ctx.set, name, value, serde)
-
-    def clear(self, name: str) -> None:
-        self._bridge.call(self._ctx.clear, name)
-
-    def clear_all(self) -> None:
-        self._bridge.call(self._ctx.clear_all)
-
-    def service_call(
-        self, handler: ServiceHandler[..., Any], arg: Any = None, **options: Unpack[CallOptions]
-    ) -> Any:
-        return self._bridge.call(self._ctx.service_call, handler, arg, **options)
-
-    def object_call(
-        self, handler: ObjectHandler[..., Any], key: str, arg: Any = None, **options: Unpack[CallOptions]
-    ) -> Any:
-        return self._bridge.call(self._ctx.object_call, handler, key, arg, **options)
-
-    def workflow_call(
-        self, handler: WorkflowHandler[..., Any], key: str, arg: Any = None, **options: Unpack[CallOptions]
-    ) -> Any:
-        return self._bridge.call(self._ctx.workflow_call, handler, key, arg, **options)
-
-    def generic_call(
-        self,
-        service: str,
-        handler: str,
-        arg: Any = None,
-        key: str | None = None,
-        *,
-        input_serde: Serde[Any] | None = None,
-        output_serde: Serde[Any] | None = None,
-        **options: Unpack[CallOptions],
-    ) -> Any:
-        return self._bridge.call(
-            self._ctx.generic_call,
-            service,
-            handler,
-            arg,
-            key,
-            input_serde=input_serde,
-            output_serde=output_serde,
-            **options,
-        )
-
+    # results that stay blocking handles
     def _send(self, method: Callable[..., SendHandle], *args: Any, **options: Any) -> SyncSendHandle:
         return SyncSendHandle(self._bridge, self._bridge.call(method, *args, **options))
 
@@ -254,38 +171,28 @@ class BlockingContext:
         awakeable_id, future = self._bridge.call(self._ctx.awakeable, type_hint, serde)
         return awakeable_id, SyncFuture(self._bridge, future)
 
-    def resolve_awakeable(self, awakeable_id: str, value: Any, serde: Serde[Any] | None = None) -> None:
-        self._bridge.call(self._ctx.resolve_awakeable, awakeable_id, value, serde)
-
-    def reject_awakeable(self, awakeable_id: str, reason: str, code: int = 500) -> None:
-        self._bridge.call(self._ctx.reject_awakeable, awakeable_id, reason, code)
-
-    def signal(self, name: str, type_hint: Any = None, serde: Serde[Any] | None = None) -> Any:
-        return self._bridge.call(self._ctx.signal, name, type_hint, serde)
-
-    def resolve_signal(
-        self, invocation_id: str, name: str, value: Any, serde: Serde[Any] | None = None
-    ) -> None:
-        self._bridge.call(self._ctx.resolve_signal, invocation_id, name, value, serde)
-
-    def reject_signal(self, invocation_id: str, name: str, reason: str, code: int = 500) -> None:
-        self._bridge.call(self._ctx.reject_signal, invocation_id, name, reason, code)
-
-    def cancel_invocation(self, invocation_id: str) -> None:
-        self._bridge.call(self._ctx.cancel_invocation, invocation_id)
-
-    def attach_invocation(
-        self, invocation_id: str, type_hint: Any = None, serde: Serde[Any] | None = None
-    ) -> Any:
-        return self._bridge.call(self._ctx.attach_invocation, invocation_id, type_hint, serde)
-
     def promise(self, name: str, type_hint: Any = None, serde: Serde[Any] | None = None) -> _SyncPromise[Any]:
         return _SyncPromise(self._bridge, self._ctx.promise(name, type_hint, serde))
 
 
-if TYPE_CHECKING:  # the blocking context is every kind of Sync*Context (pyright checks this)
-    _KINDS: tuple[type[SyncWorkflowContext], type[SyncObjectContext], type[SyncWorkflowSharedContext]] = (
-        BlockingContext,
-        BlockingContext,
-        BlockingContext,
-    )
+def _hop(name: str) -> Callable[..., Any]:
+    """``BlockingContext.<name>``: the async context's method, run on the loop, its result awaited."""
+    declared = getattr(SyncWorkflowContext, name)
+
+    def method(self: BlockingContext, *args: Any, **kwargs: Any) -> Any:
+        return self._bridge.call(getattr(self._ctx, name), *args, **kwargs)
+
+    method.__name__ = method.__qualname__ = name
+    method.__doc__ = declared.__doc__
+    setattr(method, "__signature__", inspect.signature(declared))  # noqa: B010 - for help() and the surface test
+    return method
+
+
+for _name in dir(SyncWorkflowContext):
+    if not _name.startswith("_") and _name not in vars(BlockingContext):
+        setattr(BlockingContext, _name, _hop(_name))
+
+
+def as_sync_context(ctx: BlockingContext) -> SyncWorkflowContext:
+    """``ctx`` as the type checker should see it: every Sync context (its methods are made at import)."""
+    return cast("SyncWorkflowContext", ctx)

@@ -45,7 +45,10 @@ def test_codec_options_are_used_not_stored() -> None:
     [
         (lambda: restate.Service("OptionsC").handler(timeout=1), "timeout"),
         (lambda: restate.Service("OptionsD").handler(enable_lazy_state=True), "enable_lazy_state"),
-        (lambda: restate.Workflow("OptionsE").main(idempotency_retention=timedelta(1)), "idempotency_retention"),
+        (
+            lambda: restate.Workflow("OptionsE").main(idempotency_retention=timedelta(1)),
+            "idempotency_retention",
+        ),
         (lambda: restate.VirtualObject("OptionsF", documentation="x"), "documentation"),
     ],
 )

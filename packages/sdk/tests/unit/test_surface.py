@@ -49,8 +49,10 @@ def _params(fn: Callable[..., Any]) -> list[tuple[str, str, object]]:
     out: list[tuple[str, str, object]] = []
     for p in sig.parameters.values():
         if p.kind is p.VAR_KEYWORD:
-            names = {**vars(restate), **getattr(fn, "__globals__", {})}  # some import these for typing only
-            hint = typing.get_type_hints(fn, globalns=names, include_extras=True).get(p.name)
+            hint = p.annotation
+            # a string under `from __future__ import annotations`; some modules import it for typing only
+            if isinstance(hint, str):
+                hint = eval(hint, {**vars(typing), **vars(restate), **getattr(fn, "__globals__", {})})
             if typing.get_origin(hint) is typing.Unpack:
                 (td,) = typing.get_args(hint)
                 keys = sorted(td.__required_keys__ | td.__optional_keys__)
