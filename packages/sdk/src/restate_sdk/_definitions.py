@@ -126,7 +126,7 @@ class DefinitionOptions(_CommonOptions, _IdempotencyOption, _LazyStateOption, _F
 
 
 class ServiceHandlerOptions(
-    _CommonOptions, _IdempotencyOption, _DocumentationOption, _CodecOptions, total=False
+    _CommonOptions, _IdempotencyOption, _DocumentationOption, _CodecOptions, _FailureOption, total=False
 ):
     """Options of ``Service.handler()``."""
 
@@ -140,6 +140,7 @@ class WorkflowMainOptions(
     _LazyStateOption,
     _DocumentationOption,
     _CodecOptions,
+    _FailureOption,
     _WorkflowRetentionOption,
     total=False,
 ):
