@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any, assert_type
 
-from handlers import Person, add, click, current, greet, ping, run, square, tick
+from handlers import Person, add, annotated_as_context, click, current, greet, ping, run, square, tick
 from restate_sdk import CallFuture, Context, ObjectContext, RestateFuture, SendHandle
 
 
@@ -15,6 +15,7 @@ async def calls(ctx: Context) -> None:
     assert_type(await ctx.service_call(ping), int)
     assert_type(await ctx.service_call(square, 100), int)  # a plain def handler
     assert_type(await ctx.service_call(tick), None)
+    assert_type(await ctx.service_call(annotated_as_context, 1), int)
     assert_type(await ctx.object_call(add, "ann", 1), int)
     assert_type(await ctx.object_call(current, "ann"), int)
     assert_type(await ctx.workflow_call(run, "wf-1", "a@b.c"), bool)

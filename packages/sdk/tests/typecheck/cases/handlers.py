@@ -44,6 +44,12 @@ def tick(ctx: SyncContext) -> None:
     return None
 
 
+@greeter.handler()
+def annotated_as_context(ctx: Context, x: int) -> int:
+    # a def handler annotated with the async Context still registers and is called with its input
+    return x + 1
+
+
 counter = restate.VirtualObject("Counter")
 
 
