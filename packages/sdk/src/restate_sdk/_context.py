@@ -129,6 +129,9 @@ class Context(Protocol):
         """
         ...
 
+    # Calls and sends are typed by the target: its kind (ServiceHandler, ObjectHandler,
+    # WorkflowHandler), whether it takes an input, and (calls) its output, for async and plain def
+    # handlers alike. The last signature of each is the one the implementations match.
     @overload
     def service_call(
         self, handler: ServiceHandler[[Any, I], Awaitable[O]], arg: I, **options: Unpack[CallOptions]

@@ -81,6 +81,9 @@ class SyncContext(Protocol):
         """
         ...
 
+    # Calls and sends are typed by the target: its kind (ServiceHandler, ObjectHandler,
+    # WorkflowHandler), whether it takes an input, and (calls) its output, for async and plain def
+    # handlers alike. The last signature of each is the one the implementations match.
     @overload
     def service_call(
         self, handler: ServiceHandler[[Any, I], Awaitable[O]], arg: I, **options: Unpack[CallOptions]
