@@ -99,6 +99,11 @@ class Endpoint:
             await self._route(
                 scope.method, scope.path, scope.http_version, headers, RsgiReceive(protocol), send
             )
+        except asyncio.CancelledError:
+            # granian cancels the requests still open when it shuts down (after our drain, e.g. a
+            # request answered 503 whose body never ended): that request is over, and letting the
+            # cancellation out only makes granian log a traceback for it.
+            return
         except Exception:
             log.exception("the endpoint failed on %s %s", scope.method, scope.path)
             if not send.started:
