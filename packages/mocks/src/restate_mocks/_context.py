@@ -757,6 +757,10 @@ class MockContext(CallShortcuts):
         self._settle(slot, outcome or ("returns", None))
         return self._future(handle)
 
+    def timer(self, delta: timedelta) -> RestateFuture[None]:
+        """``restate.with_timeout``'s timer: a ``sleep`` like any other (``expect_sleep`` stubs it)."""
+        return self.sleep(delta)
+
     # ---- calls and sends --------------------------------------------------------------------------
 
     def _child_id(self, stubbed: str | None) -> str:

@@ -48,7 +48,7 @@ from ._endpoint.app import Endpoint, app
 from ._endpoint.lambda_ import lambda_handler
 from ._endpoint.serve import serve
 from ._errors import PauseError, RestateError, RetryableError, SdkUsageError, TerminalError, TimeoutError
-from ._futures import CallFuture, RestateFuture, SendHandle, as_completed, gather, wait_first
+from ._futures import CallFuture, RestateFuture, SendHandle, as_completed, gather, wait_first, with_timeout
 from ._logging import getLogger
 from ._middleware import AttemptInfo, AttemptOutcome, Middleware, OperationInfo, OperationKind
 from ._sync_api import (
@@ -122,6 +122,7 @@ __all__ = [
     "serde_for",
     "serve",
     "wait_first",
+    "with_timeout",
 ]
 
 for _name in __all__:

@@ -13,6 +13,7 @@ import random as _random
 import time as _time
 import uuid as _uuid
 from collections.abc import Callable, Mapping, Sequence
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, Protocol, TypeVar, Unpack
@@ -24,17 +25,31 @@ from ._engine import messages as m
 from ._engine.engine import Handle, InvocationEngine, named_signal
 from ._engine.errors import ProtocolError
 from ._errors import SdkUsageError, TerminalError
+from ._failures import check_key, misuse
 from ._futures import CallFuture, RestateFuture, SendHandle, Waiting
+from ._logging import current_invocation
 from ._middleware import Middleware, OperationInfo, OperationKind, open_operation, traced_run
 from ._run_serde import run_serde as choose_run_serde
 from ._shortcuts import CallShortcuts
 
-__all__ = ["AttemptEnded", "InvocationContext", "RunClosure", "RunPolicy", "Runtime", "Suspended"]
+__all__ = [
+    "AttemptEnded",
+    "InvocationContext",
+    "RunClosure",
+    "RunPolicy",
+    "Runtime",
+    "Suspended",
+    "running_run",
+]
 
 T = TypeVar("T")
 log = logging.getLogger("restate_sdk")
 
 _ANY_JSON: JsonSerde[Any] = JsonSerde()
+
+
+running_run: ContextVar[object] = ContextVar("restate_running_run", default=None)
+"""The context whose ``ctx.run`` function runs in this task or thread (None elsewhere)."""
 
 
 class Suspended(BaseException):
@@ -79,6 +94,11 @@ class Runtime(Waiting, Protocol):
     @property
     def engine(self) -> InvocationEngine: ...
 
+    @property
+    def ended(self) -> bool:
+        """The attempt is over: the context must not be used any more."""
+        ...
+
     def broken(self, error: ProtocolError) -> None:
         """Remember a protocol error: the attempt fails with it even if user code swallows it."""
         ...
@@ -113,8 +133,23 @@ class InvocationContext(CallShortcuts):
         """True while the handler re-executes what the journal already records."""
         return self._engine.replaying
 
+    def check_use(self) -> None:
+        """``SdkUsageError`` for a context used where it does not belong (``_failures.misuse``)."""
+        rule = None
+        if running_run.get() is self:
+            rule = "inside_run"
+        elif self._runtime.ended:
+            rule = "ended"
+        else:
+            current = current_invocation.get()
+            if current is not None and current is not self:
+                rule = "other_task"
+        if rule is not None:
+            raise misuse(rule, self._engine.invocation_id)
+
     def _command(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         """Run an engine operation, remembering protocol errors even if user code swallows them."""
+        self.check_use()
         try:
             return fn(*args, **kwargs)
         except ProtocolError as e:
@@ -259,7 +294,7 @@ class InvocationContext(CallShortcuts):
             )
             self._runtime.start_run(RunClosure(handle, index, name, fn, args, serde, policy))
         run_serde = serde
-        return RestateFuture(self._runtime, handle, lambda v: run_serde.decode(v))
+        return RestateFuture(self._runtime, handle, lambda v: run_serde.decode(v), f"ctx.run({name!r})")
 
     # ---- timers ---------------------------------------------------------------------------------
 
@@ -267,7 +302,7 @@ class InvocationContext(CallShortcuts):
         wake_up = int(_time.time() * 1000) + _ms(delta)
         with self._operation("sleep", name=name, delay_ms=_ms(delta)) if self._middleware else _UNTRACED:
             handle = self._command(self._engine.sleep, wake_up, name)
-        return RestateFuture(self._runtime, handle, lambda _: None)
+        return RestateFuture(self._runtime, handle, lambda _: None, "ctx.sleep()")
 
     # ---- calls and sends ------------------------------------------------------------------------
 
@@ -281,6 +316,7 @@ class InvocationContext(CallShortcuts):
         idempotency_key: str | None,
         headers: Mapping[str, str] | None,
     ) -> CallFuture[Any]:
+        key = check_key(key, f"the call to {service}/{handler}")
         with self._operation("call", service, handler, key, headers) if self._middleware else _UNTRACED as h:
             headers = headers if h is None else h  # with middleware: plus the headers it adds
             id_handle, result_handle = self._command(
@@ -293,7 +329,9 @@ class InvocationContext(CallShortcuts):
                 idempotency_key=idempotency_key,
             )
         self._runtime.call_started(id_handle, result_handle)
-        return CallFuture(self._runtime, result_handle, id_handle, output_serde.decode)
+        return CallFuture(
+            self._runtime, result_handle, id_handle, output_serde.decode, f"the call to {service}/{handler}"
+        )
 
     def _typed_call(
         self,
@@ -348,6 +386,7 @@ class InvocationContext(CallShortcuts):
         idempotency_key: str | None,
         headers: Mapping[str, str] | None,
     ) -> SendHandle:
+        key = check_key(key, f"the send to {service}/{handler}")
         invoke_time = int(_time.time() * 1000) + _ms(delay) if delay else 0
         with (
             self._operation("send", service, handler, key, headers, _ms(delay) if delay else None)
@@ -406,12 +445,13 @@ class InvocationContext(CallShortcuts):
     def awakeable(
         self, type_hint: Any = None, serde: Serde[Any] | None = None
     ) -> tuple[str, RestateFuture[Any]]:
+        self.check_use()
         awakeable_id, handle = self._engine.awakeable()
         if self._middleware and not self._engine.replaying and not self._engine.is_completed(handle):
             with self._operation("awakeable", awakeable_id=awakeable_id):
                 pass
         decoder = serde or (serde_for(type_hint) if type_hint is not None else _ANY_JSON)
-        return awakeable_id, RestateFuture(self._runtime, handle, decoder.decode)
+        return awakeable_id, RestateFuture(self._runtime, handle, decoder.decode, "ctx.awakeable()")
 
     def resolve_awakeable(self, awakeable_id: str, value: Any, serde: Serde[Any] | None = None) -> None:
         self._command(
@@ -423,7 +463,7 @@ class InvocationContext(CallShortcuts):
 
     def signal(self, name: str, type_hint: Any = None, serde: Serde[Any] | None = None) -> RestateFuture[Any]:
         decoder = serde or (serde_for(type_hint) if type_hint is not None else _ANY_JSON)
-        return RestateFuture(self._runtime, named_signal(name), decoder.decode)
+        return RestateFuture(self._runtime, named_signal(name), decoder.decode, f"ctx.signal({name!r})")
 
     def resolve_signal(
         self, invocation_id: str, name: str, value: Any, serde: Serde[Any] | None = None
@@ -447,7 +487,7 @@ class InvocationContext(CallShortcuts):
     ) -> RestateFuture[Any]:
         handle = self._command(self._engine.attach_invocation, invocation_id)
         decoder = serde or (serde_for(type_hint) if type_hint is not None else _ANY_JSON)
-        return RestateFuture(self._runtime, handle, decoder.decode)
+        return RestateFuture(self._runtime, handle, decoder.decode, "ctx.attach_invocation()")
 
     def promise(self, name: str, type_hint: Any = None, serde: Serde[Any] | None = None) -> _Promise:
         if self._info.service_kind != "workflow":

@@ -11,12 +11,15 @@ or ``restate_mocks.MockContext``.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable, Generator, Sequence
-from typing import Any, Generic, Protocol, TypeVar
+from datetime import timedelta
+from typing import Any, Generic, Protocol, TypeVar, cast
 
 from ._engine.awaiting import Awaited, AwaitNode, Combinator
 from ._engine.handles import Handle
+from ._errors import TimeoutError
+from ._unawaited import AwaitScope, TracksAwait
 
-__all__ = ["RestateFuture", "Waiting", "as_completed", "gather", "wait_first"]
+__all__ = ["RestateFuture", "Waiting", "as_completed", "gather", "wait_first", "with_timeout"]
 
 T = TypeVar("T")
 
@@ -43,16 +46,31 @@ class Waiting(Protocol):
         ...
 
 
-class RestateFuture(Generic[T]):
-    """The result of a durable operation; ``await`` it (more than once is fine)."""
+class RestateFuture(TracksAwait, Generic[T]):
+    """The result of a durable operation; ``await`` it (more than once is fine).
+
+    Created with ``what`` (e.g. ``"ctx.sleep()"``) by a waiting side that has an ``await_scope``,
+    it warns with ``UnawaitedFutureWarning`` if collected without being awaited or combined.
+    """
 
     __slots__ = ("_handle", "_map", "_value", "_waiting")
 
-    def __init__(self, waiting: Waiting | None, handle: Handle | None, mapper: Callable[[Any], T]) -> None:
+    def __init__(
+        self,
+        waiting: Waiting | None,
+        handle: Handle | None,
+        mapper: Callable[[Any], T],
+        what: str | None = None,
+    ) -> None:
         self._waiting = waiting
         self._handle = handle
         self._map = mapper
         self._value: Any = _UNSET
+        scope = cast(AwaitScope | None, getattr(waiting, "await_scope", None)) if what else None
+        if scope is not None and what is not None:
+            self._track_unawaited(scope, what)
+        else:
+            self._unawaited = None
 
     @classmethod
     def ready(cls, value: T) -> RestateFuture[T]:
@@ -69,6 +87,7 @@ class RestateFuture(Generic[T]):
 
     def _result(self) -> T:
         """The value (or raise its failure); only once ``done()``."""
+        self._unawaited = None
         if self._value is _UNSET:
             assert self._waiting is not None and self._handle is not None
             self._value = self._waiting.take_result(self._handle)
@@ -84,6 +103,7 @@ class RestateFuture(Generic[T]):
         return self._result()
 
     def __await__(self) -> Generator[Any, None, T]:
+        self._unawaited = None
         return self._wait().__await__()
 
 
@@ -93,13 +113,19 @@ class CallFuture(RestateFuture[T]):
     __slots__ = ("_id_handle",)
 
     def __init__(
-        self, waiting: Waiting, handle: Handle, id_handle: Handle, mapper: Callable[[Any], T]
+        self,
+        waiting: Waiting,
+        handle: Handle,
+        id_handle: Handle,
+        mapper: Callable[[Any], T],
+        what: str | None = None,
     ) -> None:
-        super().__init__(waiting, handle, mapper)
+        super().__init__(waiting, handle, mapper, what)
         self._id_handle = id_handle
 
     async def invocation_id(self) -> str:
         """The callee's invocation id (``inv_...``)."""
+        self._unawaited = None  # asking for the id uses the call: not a forgotten await
         return await RestateFuture[str](self._waiting, self._id_handle, str)
 
 
@@ -114,6 +140,12 @@ class SendHandle:
     async def invocation_id(self) -> str:
         """The callee's invocation id (``inv_...``)."""
         return await self._future
+
+
+def _combined(futures: Sequence[RestateFuture[Any]]) -> None:
+    """A combinator took ``futures``: none of them is a forgotten await any more."""
+    for f in futures:
+        f._unawaited = None
 
 
 def _pending(futures: tuple[RestateFuture[Any], ...]) -> tuple[Waiting, tuple[Handle, ...]]:
@@ -139,6 +171,7 @@ async def wait_first(*futures: RestateFuture[Any]) -> RestateFuture[Any]:
     """
     if not futures:
         raise ValueError("wait_first() needs at least one future")
+    _combined(futures)
     for f in futures:
         if f.done():
             return f
@@ -147,13 +180,24 @@ async def wait_first(*futures: RestateFuture[Any]) -> RestateFuture[Any]:
     return next(f for f in futures if f.done())
 
 
-async def gather(*futures: RestateFuture[Any]) -> list[Any]:
+async def gather(*futures: RestateFuture[Any], return_exceptions: bool = False) -> list[Any]:
     """Wait for all ``futures`` and return their values in order; the first failure raises.
+
+    With ``return_exceptions=True`` it waits until every future completed, failed ones included,
+    and returns each failure (a ``TerminalError``) in place of its value (TypeScript's allSettled).
 
     Example::
 
         a, b = await restate.gather(ctx.service_call(f, 1), ctx.service_call(f, 2))
+        results = await restate.gather(*calls, return_exceptions=True)
+        failed = [r for r in results if isinstance(r, restate.TerminalError)]
     """
+    _combined(futures)
+    if return_exceptions:
+        if not all(f.done() for f in futures):
+            waiting, handles = _pending(futures)
+            await waiting.wait(AwaitNode(Combinator.ALL_COMPLETED, handles))
+        return [_settled(f) for f in futures]
     pending = False
     for f in futures:
         if f.done():
@@ -169,6 +213,47 @@ async def gather(*futures: RestateFuture[Any]) -> list[Any]:
     return [f._result() for f in futures]
 
 
+def _settled(f: RestateFuture[Any]) -> Any:
+    try:
+        return f._result()
+    except Exception as e:  # a failure, or a result the mapper could not decode
+        return e
+
+
+async def with_timeout(future: RestateFuture[T], timeout: timedelta) -> T:
+    """``await future``, unless a durable timer of ``timeout`` fires first: then ``restate.TimeoutError``.
+
+    The timer is journaled (a sleep), so a replay decides the race the same way. The future is not
+    cancelled: a call keeps running, and awaiting the future later still gives its result.
+    ``restate.TimeoutError`` is a ``TerminalError`` (status 408): left uncaught, it ends the invocation.
+
+    Example::
+
+        try:
+            receipt = await restate.with_timeout(ctx.service_call(charge, order), timedelta(seconds=30))
+        except restate.TimeoutError:
+            ...
+    """
+    future._unawaited = None
+    waiting = future._waiting
+    if waiting is None or future._handle is None:  # RestateFuture.ready(): nothing to race
+        return future._result()
+    # Always start the timer, even if the future is done already: the same commands on every replay.
+    timer = cast(_Timers, waiting).timer(timeout)
+    timer._unawaited = None
+    if not future.done():
+        await wait_first(future, timer)
+    if future.done():
+        return future._result()
+    raise TimeoutError(f"timed out after {timeout.total_seconds():g}s")
+
+
+class _Timers(Protocol):
+    """A waiting side that ``with_timeout`` can start a durable timer on."""
+
+    def timer(self, delta: timedelta) -> RestateFuture[None]: ...
+
+
 def as_completed(*futures: RestateFuture[Any]) -> AsyncIterator[RestateFuture[Any]]:
     """Yield the futures in the order they complete.
 
@@ -177,6 +262,7 @@ def as_completed(*futures: RestateFuture[Any]) -> AsyncIterator[RestateFuture[An
         async for f in restate.as_completed(*calls):
             print(await f)
     """
+    _combined(futures)
     items: list[tuple[Handle, RestateFuture[Any]]] = []
     waiting = futures[0]._waiting if futures else None
     for f in futures:

@@ -17,8 +17,8 @@ import contextlib
 import contextvars
 import logging
 import time as _time
-import traceback
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from datetime import timedelta
 from typing import Any, TypeVar
 
 from .._codecs import decode_input
@@ -28,6 +28,7 @@ from .._context_impl import (
     RunClosure,
     Suspended,
     from_failure,
+    running_run,
     to_failure,
 )
 from .._definitions import HandlerInfo
@@ -37,10 +38,13 @@ from .._engine.engine import InvocationEngine, Step
 from .._engine.errors import ProtocolError
 from .._engine.handles import Handle
 from .._errors import TerminalError
-from .._logging import current_invocation
+from .._failures import Pause, Retry, Terminal, Verdict, classify, encode_checked
+from .._futures import RestateFuture
+from .._logging import current_invocation, log_attempt_failure
 from .._middleware import AttemptInfo, AttemptOutcome, Middleware, open_attempt
 from .._sync_context import BlockingContext, executor
 from .._threads import call_blocking_aware
+from .._unawaited import AwaitScope
 
 __all__ = ["Attempt", "Read", "Write"]
 
@@ -83,6 +87,10 @@ class Attempt:
         """A protocol error that ends the attempt, even if user code swallowed it."""
         self.error: BaseException | None = None
         """The exception that ended the attempt (the handler's, or a run's the server retries)."""
+        self.ended = False
+        """The attempt is over: its context refuses every further use (``_failures.misuse``)."""
+        self.await_scope = AwaitScope()
+        """The durable futures of this attempt, for ``UnawaitedFutureWarning``."""
         self.context = InvocationContext(self, info, attempt_headers, middleware)
 
     @property
@@ -107,8 +115,13 @@ class Attempt:
             return [k.decode() for k in n.state_keys.keys]
         return None
 
+    def timer(self, delta: timedelta) -> RestateFuture[None]:
+        """A durable timer (``with_timeout``'s side of the race)."""
+        return self.context.sleep(delta)
+
     async def wait(self, awaited: Awaited | Watch) -> None:
         """Block until ``awaited`` is resolved; suspend, or raise the cancellation, when the engine says so."""
+        self.context.check_use()
         engine = self._engine
         if isinstance(awaited, AwaitNode):
             awaited = engine.watch(awaited)
@@ -169,37 +182,51 @@ class Attempt:
 
     async def _execute_run(self, run: RunClosure) -> None:
         handle, index, name, policy = run.handle, run.index, run.name, run.policy
+        running_run.set(self.context)  # this task and its worker thread: the context refuses use
         started = _time.monotonic()
         engine = self._engine
         try:
             try:
                 value = await call_blocking_aware(run.fn, run.args)
-                result: bytes | m.Failure | None = run.serde.encode(value)
+                result: bytes | m.Failure | None = encode_checked(
+                    run.serde,
+                    value,
+                    f"the result of ctx.run {name!r}",
+                    "return a value of a type the codec supports, or pass type_hint= or serde= to ctx.run",
+                )
                 # A result over the message size limit raises here (nothing is written) and fails
                 # the run like any other error: retried, or given up on, by the run's policy.
                 engine.propose_run_completion(handle, result)
                 result = None
-            except TerminalError as e:
-                result = to_failure(e)
-            except Exception as e:
-                retries, spent_ms = engine.run_retry_info(index)
-                spent_ms += int((_time.monotonic() - started) * 1000)
-                if policy.exhausted(retries + 1, spent_ms):
-                    log.warning("run %r failed after %d attempts, giving up: %s", name, retries + 1, e)
-                    result = m.Failure(
-                        code=500, message=f"run {name!r} failed after {retries + 1} attempts: {e}"
-                    )
+            except asyncio.CancelledError:
+                raise
+            except BaseException as e:  # SystemExit too: it must not take the endpoint down
+                verdict = self._classify(e)
+                if isinstance(verdict, Retry):
+                    retries, spent_ms = engine.run_retry_info(index)
+                    spent_ms += int((_time.monotonic() - started) * 1000)
+                    if policy.exhausted(retries + 1, spent_ms):
+                        log.warning("run %r failed after %d attempts, giving up: %s", name, retries + 1, e)
+                        verdict = Terminal(
+                            TerminalError(
+                                f"run {name!r} failed after {retries + 1} attempts: {verdict.message}",
+                                verdict.code,
+                            )
+                        )
+                    elif verdict.retry_after is None and (delay := policy.delay_ms(retries)) is not None:
+                        verdict = Retry(
+                            verdict.code, verdict.message, verdict.stacktrace, timedelta(milliseconds=delay)
+                        )
+                if isinstance(verdict, Terminal):
+                    result = to_failure(verdict.error)
                 else:
-                    log.info("run %r failed (attempt %d), the server will retry: %s", name, retries + 1, e)
                     self.error = e
-                    engine.fail(
-                        500,
-                        f"{type(e).__name__}: {e}",
-                        stacktrace=traceback.format_exc(),
+                    self._end_attempt(
+                        verdict,
+                        e,
                         command_index=index,
                         command_type=int(m.MessageType.RUN_COMMAND),
                         command_name=name or None,
-                        next_retry_delay_ms=policy.delay_ms(retries),
                     )
                     await self.flush()
                     self._stop_handler()
@@ -282,6 +309,8 @@ class Attempt:
             if self.protocol_error is not None and not engine.closed:
                 self._fail_protocol(self.protocol_error)
         finally:
+            self.await_scope.close()
+            self.ended = True
             for run in list(self._runs):
                 run.cancel()
         if not engine.closed:
@@ -331,34 +360,74 @@ class Attempt:
                 result = await info.fn(ctx, *args)
             else:
                 result = await self._run_sync(args)
+            self.await_scope.check()  # a forgotten await that a warnings filter made an error
             if self.protocol_error is not None:
                 raise self.protocol_error  # user code swallowed it; the attempt is still broken
-            engine.write_output(info.output_serde.encode(result))
-        except TerminalError as e:
-            self.error = e
-            if self.protocol_error is not None:
-                self._fail_protocol(self.protocol_error)
-            elif not engine.closed:
-                engine.write_output(to_failure(e))
+            engine.write_output(
+                encode_checked(
+                    info.output_serde,
+                    result,
+                    f"the output of {info.service_name}.{info.name}",
+                    "return a value of the handler's declared return type, or set output_serde= on the handler",
+                )
+            )
         except (Suspended, AttemptEnded):
-            pass
+            self.await_scope.close()
         except ProtocolError as e:
+            self.await_scope.close()
             self.error = e
             self._fail_protocol(e)
-        except Exception as e:
+        except asyncio.CancelledError:
+            self.await_scope.close()
+            raise
+        except BaseException as e:  # SystemExit, KeyboardInterrupt too: the endpoint goes on
+            self.await_scope.close()  # the futures the handler never reached are not forgotten awaits
             self.error = e
             if self.protocol_error is not None:
                 self._fail_protocol(self.protocol_error)
             elif not engine.closed:
-                log.warning(
-                    "invocation %s (%s.%s) failed, the server will retry: %s: %s",
-                    engine.invocation_id,
-                    info.service_name,
-                    info.name,
-                    type(e).__name__,
-                    e,
-                )
-                engine.fail(500, f"{type(e).__name__}: {e}", stacktrace=traceback.format_exc())
+                self._end_attempt(self._classify(e), e)
+
+    def _classify(self, e: BaseException) -> Verdict:
+        info = self._info
+        return classify(
+            e, handler=f"{info.service_name}.{info.name}", as_terminal_error=info.as_terminal_error
+        )
+
+    def _end_attempt(
+        self,
+        verdict: Verdict,
+        e: BaseException,
+        *,
+        command_index: int | None = None,
+        command_type: int | None = None,
+        command_name: str | None = None,
+    ) -> None:
+        """End the attempt as ``verdict`` says: the invocation's failure, a retry, or a pause."""
+        engine, info = self._engine, self._info
+        if isinstance(verdict, Pause) and engine.version < 7:
+            verdict = verdict.fallback()
+        start = engine.start
+        log_attempt_failure(
+            verdict,
+            invocation_id=engine.invocation_id,
+            handler=f"{info.service_name}.{info.name}",
+            attempt=(start.retry_count_since_last_stored_entry if start is not None else 0) + 1,
+            exc=e,
+        )
+        if isinstance(verdict, Terminal):
+            engine.write_output(to_failure(verdict.error))
+            return
+        engine.fail(
+            verdict.code,
+            verdict.message,
+            stacktrace=verdict.stacktrace,
+            command_index=command_index,
+            command_type=command_type,
+            command_name=command_name,
+            next_retry_delay_ms=verdict.next_retry_delay_ms if isinstance(verdict, Retry) else None,
+            behavior=m.ErrorBehavior.PAUSE if isinstance(verdict, Pause) else m.ErrorBehavior.RETRY,
+        )
 
     async def _run_sync(self, args: tuple[Any, ...]) -> Any:
         """A plain ``def`` handler runs on a worker thread with the blocking context."""
