@@ -574,10 +574,13 @@ def _target(fn: Callable[..., Any], expected: str) -> HandlerInfo:
     info = handler_info(fn)
     if info.service_kind != expected:
         raise SdkUsageError(
-            f"{info.service_name}.{info.name} belongs to a {info.service_kind}, not a {expected}: "
-            f"use ctx.{info.service_kind}_call/_send"
+            f"{info.service_name}.{info.name} belongs to a {_KINDS[info.service_kind]}, not a "
+            f"{_KINDS[expected]}: use ctx.{info.service_kind}_call/_send"
         )
     return info
+
+
+_KINDS = {"service": "service", "object": "virtual object", "workflow": "workflow"}
 
 
 def _encode_generic(arg: Any, serde: Serde[Any] | None) -> bytes:
