@@ -168,3 +168,34 @@ def test_one_mock_can_wait_under_several_event_loops() -> None:
 
     assert asyncio.run(handler()) == 2
     assert asyncio.run(handler()) == 2
+
+
+async def test_with_timeout_races_a_durable_timer() -> None:
+    ctx = MockContext()
+    ctx.expect_call(charge).pending()  # the timer fires at once: it wins
+    with pytest.raises(restate.TimeoutError) as err:
+        await restate.with_timeout(ctx.service_call(charge, Charge("u", 1)), timedelta(seconds=10))
+    assert err.value.status_code == 408 and isinstance(err.value, TerminalError)
+    assert ctx.sleeps == [SleepRecord(timedelta(seconds=10), "")]
+
+    ctx = MockContext()
+    ctx.expect_call(charge).returns(Receipt("r", 1))
+    ctx.expect_sleep(timedelta(seconds=10)).pending()
+    assert await restate.with_timeout(
+        ctx.service_call(charge, Charge("u", 1)), timedelta(seconds=10)
+    ) == Receipt("r", 1)
+
+
+async def test_gather_returning_exceptions_waits_for_all_and_keeps_failures_in_place() -> None:
+    ctx = MockContext()
+    ctx.expect_call(charge).raises(TerminalError("declined", status_code=402))
+
+    async def later() -> int:
+        await asyncio.sleep(0.01)
+        return 1
+
+    results = await restate.gather(
+        ctx.service_call(charge, Charge("u", 1)), ctx.run("later", later), return_exceptions=True
+    )
+    assert isinstance(results[0], TerminalError) and results[0].status_code == 402
+    assert results[1] == 1

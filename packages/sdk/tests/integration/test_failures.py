@@ -13,7 +13,7 @@ import threading
 import time
 import uuid
 from collections.abc import Iterator
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -133,11 +133,17 @@ async def bad_key(ctx: Context) -> int:
 
 
 @svc.handler()
-async def inside_run(ctx: Context) -> str:
+async def inside_run(ctx: Context, where: str) -> str:
     async def uses_ctx() -> str:
         await ctx.sleep(timedelta(milliseconds=1))
         return "slept"
 
+    def uses_ctx_on_a_thread() -> str:
+        ctx.sleep(timedelta(milliseconds=1))
+        return "unreachable"
+
+    if where == "thread":
+        return await ctx.run("uses ctx", uses_ctx_on_a_thread)
     return await ctx.run("uses ctx", uses_ctx)
 
 
@@ -246,10 +252,8 @@ def test_retryable_error_sets_the_status_and_the_next_retry_delay(
         assert row["last_failure"].startswith(f"[{code}] "), row  # ErrorMessage.code
         next_retry = datetime.fromisoformat(str(row["next_retry_at"]).replace("Z", "+00:00"))
         if next_retry.tzinfo is None:
-            next_retry = next_retry.replace(tzinfo=timezone.utc)
-        assert next_retry - datetime.now(timezone.utc) > timedelta(
-            minutes=50
-        )  # retry_after, not the policy's
+            next_retry = next_retry.replace(tzinfo=UTC)
+        assert next_retry - datetime.now(UTC) > timedelta(minutes=50)  # retry_after, not the policy's
         assert row.get("last_failure_related_command_name") == command
         lines = [
             r for r in caplog.records if r.levelno == logging.WARNING and invocation_id in r.getMessage()
@@ -257,7 +261,7 @@ def test_retryable_error_sets_the_status_and_the_next_retry_delay(
         assert lines, caplog.text
         assert "attempt 1 failed" in lines[0].getMessage()
         assert "Restate retries it after 3600s" in lines[0].getMessage()
-        assert getattr(lines[0], "restate_invocation_id") == invocation_id
+        assert lines[0].__dict__["restate_invocation_id"] == invocation_id
     finally:
         kill(env, invocation_id)
 
@@ -342,8 +346,9 @@ def test_deterministic_sdk_failures_end_the_invocation(
         assert word in r.text, r.text
 
 
-def test_ctx_inside_its_own_run_is_a_usage_error(env: RestateEnvironment) -> None:
-    r = call(env, "inside_run", timeout=30)
+@pytest.mark.parametrize("where", ["loop", "thread"])
+def test_ctx_inside_its_own_run_is_a_usage_error(env: RestateEnvironment, where: str) -> None:
+    r = call(env, "inside_run", where, timeout=30)
     assert r.status_code == 500, r.text
     assert "inside one of its own ctx.run functions" in r.text
     assert "invocation inv_" in r.text
