@@ -260,6 +260,7 @@ def test_retryable_error_sets_the_status_and_the_next_retry_delay(
         ]
         assert lines, caplog.text
         assert "attempt 1 failed" in lines[0].getMessage()
+        assert (command is None) == ("ctx.run" not in lines[0].getMessage())
         assert "Restate retries it after 3600s" in lines[0].getMessage()
         assert lines[0].__dict__["restate_invocation_id"] == invocation_id
     finally:

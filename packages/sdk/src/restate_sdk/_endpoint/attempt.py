@@ -411,7 +411,8 @@ class Attempt:
         log_attempt_failure(
             verdict,
             invocation_id=engine.invocation_id,
-            handler=f"{info.service_name}.{info.name}",
+            handler=f"{info.service_name}.{info.name}"
+            + (f", ctx.run {command_name!r}" if command_name else ""),
             attempt=(start.retry_count_since_last_stored_entry if start is not None else 0) + 1,
             exc=e,
         )
