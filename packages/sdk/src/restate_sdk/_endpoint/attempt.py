@@ -405,6 +405,8 @@ class Attempt:
     ) -> None:
         """End the attempt as ``verdict`` says: the invocation's failure, a retry, or a pause."""
         engine, info = self._engine, self._info
+        if engine.closed:  # another run ended this attempt first
+            return
         if isinstance(verdict, Pause) and engine.version < 7:
             verdict = verdict.fallback()
         start = engine.start
