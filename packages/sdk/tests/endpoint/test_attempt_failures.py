@@ -1,7 +1,12 @@
-"""A durable future that a handler forgets to await warns, through a whole attempt (request-response mode)."""
+"""Failed attempts on the wire, and forgotten awaits, through a whole attempt (request-response mode).
+
+What restate-server does with these answers is tested in ``integration/test_failures.py``; here the
+ErrorMessage's fields and the log line are checked for a given StartMessage (retry count, protocol).
+"""
 
 from __future__ import annotations
 
+import logging
 import warnings
 from collections.abc import MutableMapping
 from datetime import timedelta
@@ -39,11 +44,29 @@ async def suspends(ctx: restate.Context) -> str:
     return "done"
 
 
+@svc.handler()
+async def later(ctx: restate.Context) -> str:
+    try:
+        raise OSError("db down")
+    except OSError as e:
+        raise restate.RetryableError("busy", status_code=503, retry_after=timedelta(seconds=2)) from e
+
+
+@svc.handler()
+async def pause(ctx: restate.Context) -> str:
+    raise restate.PauseError("fix the config, then resume")
+
+
+@svc.handler()
+async def crashes(ctx: restate.Context) -> str:
+    raise ConnectionError("db down")
+
+
 APP = restate.app([svc])
 
 
-async def invoke(handler: str, *journal: bytes) -> list[Any]:
-    body = f.replay(*journal, input_value=b"")
+async def invoke(handler: str, *journal: bytes, version: int = 6, retry_count: int = 0) -> list[Any]:
+    body = f.replay(*journal, input_value=b"", retry_count=retry_count)
     sent: list[MutableMapping[str, Any]] = []
     chunks = [{"type": "http.request", "body": body, "more_body": False}]
 
@@ -58,7 +81,7 @@ async def invoke(handler: str, *journal: bytes) -> list[Any]:
         "method": "POST",
         "path": f"/invoke/Forgetful/{handler}",
         "http_version": "1.1",
-        "headers": [(b"content-type", b"application/vnd.restate.invocation.v6")],
+        "headers": [(b"content-type", f"application/vnd.restate.invocation.v{version}".encode())],
     }
     await APP(scope, receive, send)
     frames = FrameBuffer(1 << 20)
@@ -109,3 +132,42 @@ async def test_an_attempt_that_suspends_does_not_warn() -> None:
         warnings.simplefilter("error", restate.UnawaitedFutureWarning)
         out = await invoke("suspends")
     assert isinstance(out[-1], m.SuspensionMessage), out
+
+
+async def test_retryable_error_sends_its_code_and_delay_and_logs_the_attempt(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.WARNING, "restate_sdk")
+    (error,) = await invoke("later", retry_count=2)
+    assert isinstance(error, m.ErrorMessage)
+    assert (error.code, error.message, error.next_retry_delay) == (503, "busy", 2000)
+    assert "OSError: db down" in error.stacktrace
+    (record,) = caplog.records
+    assert record.levelno == logging.WARNING
+    assert record.getMessage() == (
+        f"invocation {f.debug_id} (Forgetful.later) attempt 3 failed: busy; Restate retries it after 2s"
+    )
+    assert record.__dict__["restate_invocation_id"] == f.debug_id
+
+
+async def test_any_other_exception_leaves_the_delay_to_the_server(caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.WARNING, "restate_sdk")
+    (error,) = await invoke("crashes")
+    assert isinstance(error, m.ErrorMessage)
+    assert (error.code, error.message, error.next_retry_delay) == (500, "ConnectionError: db down", None)
+    (record,) = caplog.records
+    assert (
+        "attempt 1 failed: ConnectionError: db down; Restate retries it (server retry policy)"
+        in record.getMessage()
+    )
+    assert record.exc_info is not None  # not a Restate error: logged with its traceback
+
+
+@pytest.mark.parametrize(("version", "behavior"), [(6, m.ErrorBehavior.RETRY), (7, m.ErrorBehavior.PAUSE)])
+async def test_pause_error_pauses_on_v7_and_is_retried_below(version: int, behavior: m.ErrorBehavior) -> None:
+    out = await invoke("pause", version=version)
+    error = out[-1]
+    assert isinstance(error, m.ErrorMessage), out
+    assert error.behavior == (behavior if version >= 7 else 0)
+    assert error.message.startswith("fix the config, then resume")
+    assert ("pausing needs service protocol V7" in error.message) == (version < 7)
