@@ -94,7 +94,7 @@ async def invoke(handler: str, *journal: bytes, version: int = 6, retry_count: i
 
 def output(out: list[Any]) -> Any:
     command = out[-2]
-    assert isinstance(command, m.OutputCommandMessage), out
+    assert isinstance(command, m.OutputCommandMessage) and command.value is not None, out
     return msgspec.json.decode(command.value)
 
 

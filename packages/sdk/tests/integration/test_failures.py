@@ -20,6 +20,7 @@ import httpx
 import pytest
 import restate_sdk as restate
 from restate_sdk import Context, ObjectContext, TerminalError
+from restate_sdk._sync_context import SyncContext
 from restate_testing import RestateEnvironment
 
 pytestmark = pytest.mark.integration
@@ -101,7 +102,7 @@ async def exits(ctx: Context, where: str) -> str:
 
 
 @svc.handler()
-def exits_sync(ctx: restate.SyncContext) -> str:
+def exits_sync(ctx: SyncContext) -> str:
     sys.exit(2)
 
 
@@ -166,7 +167,7 @@ async def use_kept(ctx: Context) -> str:
 @svc.handler()
 async def timeouts(ctx: Context) -> list[str]:
     out: list[str] = []
-    _, never = ctx.awakeable()
+    _, never = ctx.awakeable(type_hint=str)
     try:
         await restate.with_timeout(never, timedelta(milliseconds=100))
     except restate.TimeoutError as e:
