@@ -164,6 +164,25 @@ async def use_kept(ctx: Context) -> str:
     return "unreachable"
 
 
+_outlived: dict[str, BaseException] = {}
+_background: set[asyncio.Task[None]] = set()
+
+
+@svc.handler()
+async def spawns(ctx: Context, marker: str) -> str:
+    async def outlives() -> None:
+        await asyncio.sleep(0.3)
+        try:
+            ctx.sleep(timedelta(milliseconds=1))
+        except BaseException as e:
+            _outlived[marker] = e
+
+    task = asyncio.get_running_loop().create_task(outlives())
+    _background.add(task)
+    task.add_done_callback(_background.discard)
+    return "spawned"
+
+
 @svc.handler()
 async def timeouts(ctx: Context) -> list[str]:
     out: list[str] = []
@@ -361,6 +380,17 @@ def test_ctx_after_its_invocation_ended_is_a_usage_error(env: RestateEnvironment
     r = call(env, "use_kept")
     assert r.status_code == 500, r.text
     assert "after its invocation attempt ended" in r.text
+
+
+def test_ctx_from_a_task_that_outlives_the_handler_is_a_usage_error(env: RestateEnvironment) -> None:
+    marker = uuid.uuid4().hex
+    assert call(env, "spawns", marker).json() == "spawned"
+    deadline = time.monotonic() + 10
+    while marker not in _outlived and time.monotonic() < deadline:
+        time.sleep(0.05)
+    error = _outlived[marker]
+    assert isinstance(error, restate.SdkUsageError)
+    assert "after its invocation attempt ended" in str(error) and "invocation inv_" in str(error)
 
 
 def test_ctx_of_another_invocation_is_a_usage_error(env: RestateEnvironment) -> None:

@@ -87,8 +87,7 @@ class Attempt:
         """A protocol error that ends the attempt, even if user code swallowed it."""
         self.error: BaseException | None = None
         """The exception that ended the attempt (the handler's, or a run's the server retries)."""
-        self.ended = False
-        """The attempt is over: its context refuses every further use (``_failures.misuse``)."""
+        self._ended = False
         self.await_scope = AwaitScope()
         """The durable futures of this attempt, for ``UnawaitedFutureWarning``."""
         self.context = InvocationContext(self, info, attempt_headers, middleware)
@@ -96,6 +95,11 @@ class Attempt:
     @property
     def engine(self) -> InvocationEngine:
         return self._engine
+
+    @property
+    def ended(self) -> bool:
+        """The handler returned (or the attempt is over): its context refuses every further use."""
+        return self._ended or (self._handler is not None and self._handler.done())
 
     # ---- the waiting protocol (futures and combinators) ------------------------------------------
 
@@ -310,7 +314,7 @@ class Attempt:
                 self._fail_protocol(self.protocol_error)
         finally:
             self.await_scope.close()
-            self.ended = True
+            self._ended = True
             for run in list(self._runs):
                 run.cancel()
         if not engine.closed:
