@@ -25,7 +25,7 @@ from ._engine import messages as m
 from ._engine.engine import Handle, InvocationEngine, named_signal
 from ._engine.errors import ProtocolError
 from ._errors import SdkUsageError, TerminalError
-from ._failures import check_key, misuse
+from ._failures import check_key, encode_checked, misuse
 from ._futures import CallFuture, RestateFuture, SendHandle, Waiting
 from ._logging import current_invocation
 from ._middleware import Middleware, OperationInfo, OperationKind, open_operation, traced_run
@@ -257,7 +257,12 @@ class InvocationContext(CallShortcuts):
 
     def set(self, name: str, value: Any, serde: Serde[Any] | None = None) -> None:
         self._check_state(write=True)
-        data = (serde or serde_for(type(value))).encode(value)
+        data = encode_checked(
+            serde or serde_for(type(value)),
+            value,
+            f"state {name!r}",
+            "store a value of a type the codec supports, or pass serde= to ctx.set",
+        )
         self._command(self._engine.set_state, name, data)
 
     def clear(self, name: str) -> None:
@@ -346,7 +351,7 @@ class InvocationContext(CallShortcuts):
         return self._call(
             info.service_name,
             info.name,
-            info.input_serde.encode(arg),
+            _encode_arg(info, arg),
             key,
             info.output_serde,
             idempotency_key,
@@ -418,7 +423,7 @@ class InvocationContext(CallShortcuts):
     ) -> SendHandle:
         info = _target(fn, expected)
         return self._send(
-            info.service_name, info.name, info.input_serde.encode(arg), key, delay, idempotency_key, headers
+            info.service_name, info.name, _encode_arg(info, arg), key, delay, idempotency_key, headers
         )
 
     def generic_send(
@@ -581,6 +586,15 @@ def _target(fn: Callable[..., Any], expected: str) -> HandlerInfo:
 
 
 _KINDS = {"service": "service", "object": "virtual object", "workflow": "workflow"}
+
+
+def _encode_arg(info: HandlerInfo, arg: Any) -> bytes:
+    return encode_checked(
+        info.input_serde,
+        arg,
+        f"the argument for {info.service_name}.{info.name}",
+        "pass a value of the type that handler takes",
+    )
 
 
 def _encode_generic(arg: Any, serde: Serde[Any] | None) -> bytes:

@@ -38,6 +38,16 @@ async def bump(ctx: ObjectContext) -> int:
     return 1
 
 
+@obj.handler()
+async def store(ctx: ObjectContext) -> None:
+    ctx.set("thing", Opaque())
+
+
+@svc.handler()
+async def stores(ctx: Context) -> None:
+    await ctx.object_call(store, key="k")
+
+
 @svc.handler()
 async def chained(ctx: Context) -> str:
     try:
@@ -356,6 +366,7 @@ def test_system_exit_fails_the_attempt_and_the_endpoint_goes_on(
             ],
         ),
         ("bad_key", ["Failures.bad_key", "must be a str", "int 5", "str(key)"]),
+        ("stores", ["FailuresObject.store", "state 'thing'", "test_failures.Opaque", "serde="]),
     ],
 )
 def test_deterministic_sdk_failures_end_the_invocation(
