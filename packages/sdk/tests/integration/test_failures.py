@@ -20,7 +20,6 @@ import httpx
 import pytest
 import restate_sdk as restate
 from restate_sdk import Context, ObjectContext, TerminalError
-from restate_sdk._sync_context import SyncContext
 from restate_testing import RestateEnvironment
 
 pytestmark = pytest.mark.integration
@@ -112,7 +111,7 @@ async def exits(ctx: Context, where: str) -> str:
 
 
 @svc.handler()
-def exits_sync(ctx: SyncContext) -> str:
+def exits_sync(ctx: restate.SyncContext) -> str:
     sys.exit(2)
 
 
