@@ -57,6 +57,8 @@ Write = Callable[[bytes, bool], Awaitable[None]]
 """Send response body bytes; True ends the response."""
 
 _DRAIN_TIMEOUT = 5.0
+# How long the RunCommand of a run still executing may wait for the flush of the run's result.
+_RUN_COMMAND_HOLD = 0.05
 
 
 class Attempt:
@@ -76,7 +78,13 @@ class Attempt:
         self._read = read
         self._write = write
         self._middleware = middleware
+        self._loop = asyncio.get_running_loop()
         self._lock = asyncio.Lock()
+        # Unsent output that is only the RunCommands of runs still executing is held back: each
+        # run's own flush carries it with the result, one DATA frame per step instead of two.
+        self._flushed_at = 0  # engine.messages_written when the buffer was last taken
+        self._held_runs = 0  # RunCommands written since then
+        self._hold_timer: asyncio.TimerHandle | None = None
         self._progress = asyncio.Event()
         self._pump: asyncio.Task[None] | None = None
         self._handler: asyncio.Task[None] | None = None
@@ -148,7 +156,10 @@ class Attempt:
             # READ or WAIT_RUN. Whatever changes the answer (input, a run's end, draining) sets
             # _progress, also while the flush below awaits: then the wait returns at once.
             self._progress.clear()
-            await self.flush()
+            if self._held_runs and engine.messages_written - self._flushed_at == self._held_runs:
+                self._hold_run_commands()
+            else:
+                await self.flush()
             self._start_input()
             await self._progress.wait()
 
@@ -182,7 +193,8 @@ class Attempt:
         self._child_calls.append((id_handle, result_handle))
 
     def start_run(self, run: RunClosure) -> None:
-        self._runs.add(asyncio.get_running_loop().create_task(self._execute_run(run)))
+        self._held_runs += 1  # its RunCommand was just written
+        self._runs.add(self._loop.create_task(self._execute_run(run)))
 
     async def _execute_run(self, run: RunClosure) -> None:
         handle, index, name, policy = run.handle, run.index, run.name, run.policy
@@ -191,7 +203,7 @@ class Attempt:
         engine = self._engine
         try:
             try:
-                value = await call_blocking_aware(run.fn, run.args)
+                value = await call_blocking_aware(run.fn, run.args, self._loop)
                 result: bytes | m.Failure | None = encode_checked(
                     run.serde,
                     value,
@@ -252,15 +264,35 @@ class Attempt:
     async def flush(self) -> None:
         """Send what the engine wrote so far."""
         async with self._lock:
-            data = self._engine.data_to_send()
+            engine = self._engine
+            data = engine.data_to_send()
+            self._flushed_at, self._held_runs = engine.messages_written, 0
             if data:
                 await self._write(data, False)
+
+    def _hold_run_commands(self) -> None:
+        # A run that takes long (a blocking call, a retry's backoff in user code) still shows up
+        # in the journal soon: its RunCommand goes out after _RUN_COMMAND_HOLD at the latest.
+        if self._hold_timer is None:
+            self._hold_timer = self._loop.call_later(_RUN_COMMAND_HOLD, self._flush_held)
+
+    def _flush_held(self) -> None:
+        self._hold_timer = None
+        handler = self._handler
+        if self._held_runs and handler is not None and not handler.done():
+            self._runs.add(self._loop.create_task(self._flush_from_timer()))
+
+    async def _flush_from_timer(self) -> None:
+        try:
+            await self.flush()
+        finally:
+            self._runs.discard(asyncio.current_task())  # type: ignore[arg-type]
 
     def _start_input(self) -> None:
         # Notifications are read only once the handler waits for one: a handler that never blocks
         # costs no reader task.
         if self._pump is None and not self._engine.input_closed:
-            self._pump = asyncio.get_running_loop().create_task(self._pump_input())
+            self._pump = self._loop.create_task(self._pump_input())
 
     async def _pump_input(self) -> None:
         """Feed the rest of the request body (notifications, in BIDI mode) to the engine."""
@@ -295,7 +327,7 @@ class Attempt:
     async def run(self) -> None:
         """Run the handler to the attempt's end: the engine is closed afterwards."""
         engine = self._engine
-        task = asyncio.get_running_loop().create_task(
+        task = self._loop.create_task(
             self._run_with_middleware() if self._middleware else self._run_handler()
         )
         self._handler = task

@@ -121,6 +121,7 @@ class InvocationEngine:
         self.max_journal_size = max_journal_size
         self._journal_bytes = 0  # received before the journal was complete, framing included
         self._out = bytearray()
+        self.messages_written = 0  # so the runtime can tell what an unsent buffer holds
         self.input_closed = False
         self.start: m.StartMessage | None = None
         self.input: m.InputCommandMessage | None = None
@@ -309,6 +310,7 @@ class InvocationEngine:
             )
         self._out += encode_header(msg.TYPE, len(payload), ack=ack)
         self._out += payload
+        self.messages_written += 1
 
     def _command(self, msg: Any) -> Any:
         """Match ``msg`` against the journal (replay) or write it (processing); returns the recorded one."""
