@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import MutableMapping
-from datetime import timedelta
 from typing import Any
 
 import restate_sdk as restate
@@ -35,8 +34,8 @@ async def slow_step(ctx: restate.Context) -> str:
 
 
 @svc.handler()
-async def sleep_then_step(ctx: restate.Context) -> str:
-    ctx.sleep(timedelta(hours=1))  # never awaited: its command must still go out at once
+async def send_then_step(ctx: restate.Context) -> str:
+    ctx.generic_send("Other", "take", "x")  # not a run: its command must go out at once
     return await ctx.run("slow", slow)
 
 
@@ -107,7 +106,7 @@ async def test_a_slow_steps_command_goes_out_before_its_result() -> None:
 
 
 async def test_other_commands_go_out_at_once() -> None:
-    writes = await invoke("sleep_then_step")
+    writes = await invoke("send_then_step")
     first = frames(writes[0][1])
-    assert [t for t, _ in first] == [m.MessageType.SLEEP_COMMAND, m.MessageType.RUN_COMMAND]
+    assert [t for t, _ in first] == [m.MessageType.ONE_WAY_CALL_COMMAND, m.MessageType.RUN_COMMAND]
     assert writes[-1][1].endswith(frame(m.EndMessage()))
