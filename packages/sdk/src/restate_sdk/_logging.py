@@ -23,6 +23,7 @@ import logging
 from contextvars import ContextVar
 from typing import Any, Protocol
 
+from ._engine.errors import LimitExceeded, ProtocolError
 from ._errors import RestateError
 from ._failures import Pause, Retry, Terminal, Verdict
 
@@ -106,7 +107,8 @@ def log_attempt_failure(
     ``verdict`` is ``_failures.classify``'s answer for ``exc``; ``attempt`` counts from 1 since
     the last journaled step (``StartMessage.retry_count_since_last_stored_entry + 1``). An
     exception that is not a ``RestateError`` (a bug, a transient outage) is logged with its
-    traceback; the Restate errors raised on purpose are not. Example line::
+    traceback; the Restate errors raised on purpose are not, nor the SDK's own coded protocol and
+    limit errors, whose message says it all. Example line::
 
         invocation inv_1a2b (Greeter.greet) attempt 3 failed: ConnectionError: db down; Restate retries it after 2s
     """
@@ -117,7 +119,7 @@ def log_attempt_failure(
             reason = f"{type(error).__name__}: {error.message}"
         case Retry() | Pause():
             reason = verdict.message
-    exc_info = None if exc is None or isinstance(exc, RestateError) else exc
+    exc_info = None if exc is None or isinstance(exc, (RestateError, ProtocolError, LimitExceeded)) else exc
     fn, lno, func, _ = logger.findCaller(stacklevel=2)
     record = logger.makeRecord(
         logger.name,

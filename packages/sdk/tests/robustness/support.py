@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -141,6 +142,16 @@ def register(server: RestateServer, uri: str) -> None:
 
 
 def crash_lines(log: str) -> list[str]:
-    """Lines of an endpoint's stderr that show an unhandled exception."""
+    """Lines of an endpoint's stderr that show an unhandled exception.
+
+    The traceback the SDK logs under its own "attempt N failed" warning (a user exception that
+    Restate retries) is a handled failure, not a crash.
+    """
     markers = ("Traceback", "Unhandled exception", "Task exception was never retrieved", "Error in ASGI")
-    return [line for line in log.splitlines() if any(m in line for m in markers)]
+    lines = log.splitlines()
+    return [
+        line
+        for i, line in enumerate(lines)
+        if any(m in line for m in markers)
+        and not (line.startswith("Traceback") and i > 0 and re.search(r"attempt \d+ failed: ", lines[i - 1]))
+    ]
