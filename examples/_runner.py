@@ -47,6 +47,14 @@ def check(label: str, got: Any, expected: Any) -> Any:
     return got
 
 
+class _OneLineFormatter(logging.Formatter):
+    def formatException(self, ei: Any) -> str:
+        return ""
+
+    def formatStack(self, stack_info: str) -> str:
+        return ""
+
+
 def main(app: restate.Endpoint, scenario: Callable[[Client], None], *, name: str) -> int:
     """Serve ``app`` (``serve``) or run ``scenario`` against it end to end (default); the exit code."""
     parser = argparse.ArgumentParser(prog=f"python -m examples.{name}")
@@ -55,9 +63,11 @@ def main(app: restate.Endpoint, scenario: Callable[[Client], None], *, name: str
     serve.add_argument("--port", type=int, default=9080)
     args = parser.parse_args()
 
-    logging.basicConfig(
-        stream=sys.stdout, level=logging.WARNING, format="    log %(levelname)s %(name)s: %(message)s"
-    )
+    # One line per record: the SDK's warning for a failed attempt already names the exception, and
+    # the scenarios fail attempts on purpose (a traceback each would bury the output).
+    console = logging.StreamHandler(sys.stdout)
+    console.setFormatter(_OneLineFormatter("    log %(levelname)s %(name)s: %(message)s"))
+    logging.basicConfig(level=logging.WARNING, handlers=[console])
     logging.getLogger("examples").setLevel(logging.INFO)
     if args.command == "serve":
         print(f"serving {name} on :{args.port}; register it with restate-server, e.g.", flush=True)

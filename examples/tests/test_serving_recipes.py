@@ -7,7 +7,7 @@ import contextlib
 import socket
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Generator
 from typing import Any
 
 import httpx
@@ -20,7 +20,7 @@ pytestmark = pytest.mark.integration
 
 
 @contextlib.contextmanager
-def _uvicorn(app: Any) -> Iterator[str]:
+def _uvicorn(app: Any) -> Generator[str]:
     import uvicorn
 
     with socket.socket() as s:
@@ -41,7 +41,7 @@ def _uvicorn(app: Any) -> Iterator[str]:
 
 
 @contextlib.contextmanager
-def _hypercorn(app: Any) -> Iterator[str]:
+def _hypercorn(app: Any) -> Generator[str]:
     with AppServer(app) as endpoint:
         yield endpoint.url
 

@@ -16,7 +16,7 @@ failing = restate.VirtualObject("Failing")
 @dataclass
 class FailureToPropagate:
     errorMessage: str
-    metadata: dict[str, str] = field(default_factory=dict)
+    metadata: dict[str, str] = field(default_factory=dict[str, str])
 
 
 class _Counter:

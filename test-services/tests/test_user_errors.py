@@ -13,7 +13,10 @@ METADATA = {"key1": "value1", "key2": "value2"}
 
 
 def _failure(message: str, metadata: dict[str, str] | None) -> dict[str, object]:
-    return {"errorMessage": message} | ({"metadata": metadata} if metadata else {})
+    failure: dict[str, object] = {"errorMessage": message}
+    if metadata:
+        failure["metadata"] = metadata
+    return failure
 
 
 @pytest.mark.parametrize("metadata", [None, METADATA], ids=["plain", "metadata"])

@@ -118,7 +118,7 @@ def log_attempt_failure(
         case Terminal(error):
             reason = f"{type(error).__name__}: {error.message}"
         case Retry() | Pause():
-            reason = verdict.message
+            reason = verdict.message.rstrip(".")  # a message may end in a sentence; "; next step" follows
     exc_info = None if exc is None or isinstance(exc, (RestateError, ProtocolError, LimitExceeded)) else exc
     fn, lno, func, _ = logger.findCaller(stacklevel=2)
     record = logger.makeRecord(

@@ -145,6 +145,8 @@ async def test_hooks_nest_in_list_order_and_see_the_outcome() -> None:
     ]
 
 
+# steps() drops its awakeable on purpose
+@pytest.mark.filterwarnings("ignore::restate_sdk.UnawaitedFutureWarning")
 async def test_replayed_operations_are_not_seen_and_added_headers_are_journaled() -> None:
     log: list[Any] = []
     app = restate.app([svc], middleware=[Recorder("a", log)])

@@ -177,6 +177,7 @@ def test_a_system_exit_says_the_endpoint_goes_on(lines: io.StringIO) -> None:
     text = attempt_line(SystemExit(2), lines)
     assert "attempt 3 failed: Greeter.greet raised SystemExit(2); this attempt fails" in text
     assert "the endpoint goes on" in text
+    assert ".;" not in text  # the message's last sentence and the next step read as one line
 
 
 def test_nothing_is_built_when_warnings_are_off(lines: io.StringIO) -> None:
