@@ -9,7 +9,7 @@ import msgspec
 import pytest
 import restate_sdk as restate
 from restate_sdk._engine import messages as m
-from restate_sdk._engine.framing import encode_header
+from restate_sdk._engine.framing import FrameBuffer, encode_header
 
 svc = restate.Service("Greeter", description="says hello")
 
@@ -250,3 +250,52 @@ async def test_an_invocation_of_a_handler_named_health_is_authenticated() -> Non
     assert status == 401  # unsigned: refused, where the health route would have answered 200
     assert b"identity" in body
     assert (await request("/health", {}, app=app))[0] == 200
+
+
+drift = restate.Service("Drift")
+
+
+@drift.handler()
+async def changed(ctx: restate.Context) -> str:
+    return await ctx.run("now a run", lambda: "x")  # the journal recorded a sleep here
+
+
+@pytest.mark.parametrize(
+    ("version", "option", "behavior"),
+    [
+        (7, "retry", m.ErrorBehavior.RETRY),
+        (7, "pause", m.ErrorBehavior.PAUSE),
+        (7, "fail", m.ErrorBehavior.FAIL),
+        (6, "pause", m.ErrorBehavior.RETRY),  # V6 cannot express it: the server retries
+        (5, "fail", m.ErrorBehavior.RETRY),
+    ],
+)
+async def test_on_journal_mismatch_chooses_the_error_behavior(
+    version: int, option: Any, behavior: m.ErrorBehavior
+) -> None:
+    app = restate.app([drift], on_journal_mismatch=option)
+    body = (
+        frame(m.StartMessage(id=b"\x01" * 24, debug_id="inv_1", known_entries=2, random_seed=7))
+        + frame(m.InputCommandMessage(value=b""))
+        + frame(m.SleepCommandMessage(wake_up_time=1, result_completion_id=1))
+    )
+    ct = f"application/vnd.restate.invocation.v{version}"
+    status, _, out = await request("/invoke/Drift/changed", {"content-type": ct}, body, "POST", app=app)
+    assert status == 200
+    (error,) = [msg for msg in decode_frames(out) if isinstance(msg, m.ErrorMessage)]
+    assert error.code == 570 and "SleepCommandMessage" in error.message
+    assert error.behavior == behavior
+
+
+def test_on_journal_mismatch_refuses_other_values() -> None:
+    with pytest.raises(restate.SdkUsageError, match="on_journal_mismatch must be 'retry', 'pause' or 'fail'"):
+        restate.app([drift], on_journal_mismatch="kill")  # type: ignore[arg-type]
+
+
+def decode_frames(data: bytes) -> list[Any]:
+    buf = FrameBuffer()
+    buf.feed(data)
+    out: list[Any] = []
+    while (f := buf.next_frame()) is not None:
+        out.append(m.decode_message(m.MESSAGES[f.type], f.payload))
+    return out

@@ -64,6 +64,43 @@ def test_a_tree_suspends_on_its_pending_leaves_only() -> None:
     assert engine.data_to_send() == SUSPENSION_ON_2.data  # completion 1 is in: only 2 is awaited
 
 
+def test_a_resolved_nested_node_is_dropped_from_the_suspension() -> None:
+    # gather(wait_first(1, 2), 3): 1 resolved the race, only 3 is awaited; keeping 2 would make the
+    # server wait for it too
+    engine = processing()
+    first, second, third = sleeps(engine, 3)
+    engine.receive_data(done(1))
+    engine.receive_eof()
+    race = tree(Combinator.FIRST_COMPLETED, first, second)
+    watch = engine.watch(AwaitNode(Combinator.ALL_SUCCEEDED_OR_FIRST_FAILED, (race, third)))
+    assert engine.next_step(watch) is Step.SUSPENDED
+    assert engine.data_to_send() == f.suspension(completions=[3], signals=[1])
+
+
+def test_a_pending_nested_node_keeps_only_its_open_leaves() -> None:
+    # gather(gather(1, 2), 3) on V7: 1 succeeded, the inner node still waits for 2
+    engine = engine_for(f.fresh(), version=7)
+    first, second, third = sleeps(engine, 3)
+    engine.receive_data(done(1))
+    engine.receive_eof()
+    all_ok = Combinator.ALL_SUCCEEDED_OR_FIRST_FAILED
+    watch = engine.watch(AwaitNode(all_ok, (tree(all_ok, first, second), third)))
+    assert engine.next_step(watch) is Step.SUSPENDED
+    assert engine.data_to_send() == f.suspension_on(
+        m.Future(
+            waiting_signals=[1],
+            nested_futures=[
+                m.Future(
+                    waiting_completions=[3],
+                    nested_futures=[m.Future(waiting_completions=[2], combinator_type=all_ok)],
+                    combinator_type=all_ok,
+                )
+            ],
+            combinator_type=Combinator.FIRST_COMPLETED,
+        )
+    )
+
+
 def test_open_input_reads_more_and_draining_suspends() -> None:
     engine = processing()
     (handle,) = sleeps(engine, 1)

@@ -17,7 +17,7 @@ from restate_sdk._engine.awaiting import (
     leaves,
     to_future_message,
 )
-from restate_sdk._engine.engine import InvocationEngine, Phase, check_scope, completion
+from restate_sdk._engine.engine import InvocationEngine, Phase, Step, check_scope, completion
 from restate_sdk._engine.errors import JournalMismatch, ProtocolViolation, UnsupportedFeature
 from restate_sdk._engine.handles import named_signal, signal
 from restate_sdk._engine.messages import ErrorBehavior
@@ -288,6 +288,25 @@ def test_awaiting_on_is_not_sent_while_replaying_or_once_input_closed() -> None:
     engine.data_to_send()
     assert engine.awaiting_on(completion(1)) is False
     assert engine.data_to_send() == b""
+
+
+def test_awaiting_on_a_watch_sends_what_is_still_awaited() -> None:
+    engine = processing()
+    for _ in range(3):
+        engine.sleep(1000)
+    engine.receive_data(f.completion(T.SLEEP_COMPLETION, 1, void=True))
+    watch = engine.watch(node(ALL_OK, node(FC, completion(1), completion(2)), completion(3)))
+    engine.data_to_send()
+    assert engine.next_step(watch) is Step.READ
+    assert engine.awaiting_on(watch) is True
+    # the race resolved with completion 1: only 3 is awaited, inside the cancel wrapper
+    assert engine.data_to_send() == f.awaiting_on(
+        m.Future(
+            waiting_signals=[1],
+            nested_futures=[m.Future(waiting_completions=[3], combinator_type=ALL_OK)],
+            combinator_type=FC,
+        )
+    )
 
 
 # ---- run completions and their acks (v7 §3, §7) -------------------------------------------------------

@@ -58,6 +58,28 @@ async def race(ctx: Context, millis: int) -> str:
     return await call if first is call else "timer"
 
 
+@smoke.handler()
+async def both(ctx: Context, millis: int) -> list[str]:
+    """gather over a call and a sleep: both must complete."""
+    call = ctx.service_call(greet, "gatherer")
+    timer = ctx.sleep(timedelta(milliseconds=millis))
+    greeting, _ = await restate.gather(call, timer)
+    return [greeting, "rested"]
+
+
+@smoke.handler()
+async def woken(ctx: Context) -> str:
+    """Awaits an awakeable that another invocation resolves."""
+    awakeable_id, promise = ctx.awakeable(str)
+    ctx.service_send(wake, awakeable_id)
+    return await promise
+
+
+@smoke.handler()
+async def wake(ctx: Context, awakeable_id: str) -> None:
+    ctx.resolve_awakeable(awakeable_id, "woken")
+
+
 @dataclass
 class Attempt:
     path: str
@@ -203,7 +225,11 @@ def test_sleep(server: Server) -> None:
     assert result == "rested"
     attempts = server.recorder.of("nap", invocation_id)
     assert content_types(attempts) == {f"application/vnd.restate.invocation.v{server.version}"}
+    hints = [msg for a in attempts for t, _, msg in a.frames("response") if t == m.MessageType.AWAITING_ON]
     if not server.suspending:
+        # blocked with the request stream open: V7 sends the AwaitingOn hint once (v7 §6)
+        expected = m.Future(waiting_completions=[1], waiting_signals=[1], combinator_type=1)
+        assert hints == ([m.AwaitingOnMessage(awaiting_on=expected)] if server.version >= 7 else [])
         return
     assert len(attempts) >= 2
     (suspension, *_) = suspensions(attempts)
@@ -230,3 +256,35 @@ def test_wait_first_of_a_call_and_a_sleep(server: Server) -> None:
         combinator_type=1,
     )
     assert race_tree in awaited, awaited
+
+
+def test_gather_of_a_call_and_a_sleep(server: Server) -> None:
+    result, invocation_id = invoke(server, "both", 100)
+    assert result == ["Hello gatherer!", "rested"]
+    if not server.suspending:
+        return
+    attempts = server.recorder.of("both", invocation_id)
+    # completions: 1 the callee's invocation id, 2 the call's result, 3 the sleep
+    awaited = [s.awaiting_on for s in suspensions(attempts)]
+    gather_tree = m.Future(
+        waiting_signals=[1],
+        nested_futures=[m.Future(waiting_completions=[2, 3], combinator_type=4)],  # gather
+        combinator_type=1,
+    )
+    assert awaited[0] == gather_tree, awaited
+
+
+def test_an_awakeable(server: Server) -> None:
+    result, invocation_id = invoke(server, "woken", None)
+    assert result == "woken"
+    if not server.suspending:
+        return
+    attempts = server.recorder.of("woken", invocation_id)
+    assert content_types(attempts) == {f"application/vnd.restate.invocation.v{server.version}"}
+    (suspension, *_) = suspensions(attempts)
+    if server.version >= 7:  # the awakeable is signal 17; the cancel signal 1 resumes too
+        assert suspension == m.SuspensionMessage(
+            awaiting_on=m.Future(waiting_signals=[17, 1], combinator_type=1)
+        )
+    else:
+        assert suspension == m.SuspensionMessage(waiting_signals=[1, 17])

@@ -22,7 +22,7 @@ from .._engine.errors import LimitExceeded, UnsupportedFeature
 from .._errors import SdkUsageError
 from .._failures import AsTerminalError, check_as_terminal_error
 from .._middleware import Middleware
-from .attempt import Attempt
+from .attempt import Attempt, JournalMismatchOption
 from .invoke import SERVER_HEADER, Receive, Scope, Send, _reject, run_attempt
 from .limits import DEFAULT_JOURNAL_READ_TIMEOUT, JournalDeadline, RateLimitedLog, refuse_attempt
 from .rsgi import RsgiReceive, RsgiSend
@@ -48,9 +48,15 @@ class Endpoint:
         protocol: ProtocolOption | None = None,
         max_journal_size: int = DEFAULT_MAX_JOURNAL_SIZE,
         journal_read_timeout: float = DEFAULT_JOURNAL_READ_TIMEOUT,
+        on_journal_mismatch: JournalMismatchOption = "retry",
     ) -> None:
         if protocol not in (None, "bidi", "request_response"):
             raise SdkUsageError(f"protocol must be None, 'bidi' or 'request_response', not {protocol!r}")
+        if on_journal_mismatch not in ("retry", "pause", "fail"):
+            raise SdkUsageError(
+                f"on_journal_mismatch must be 'retry', 'pause' or 'fail', not {on_journal_mismatch!r}"
+            )
+        self.on_journal_mismatch: JournalMismatchOption = on_journal_mismatch
         self.protocol: ProtocolOption | None = protocol  # the mode discovery announces (see app())
         self.services: dict[str, _Definition] = {}
         for s in services:
@@ -197,6 +203,7 @@ class Endpoint:
                 attempt_headers,
                 self.middleware,
                 self._active,
+                self.on_journal_mismatch,
             )
         except LimitExceeded as e:  # raised while the journal is read, before anything was sent
             await refuse_attempt(engine, e, receive, send, content_type.encode())
@@ -329,6 +336,7 @@ def app(
     protocol: ProtocolOption | None = None,
     max_journal_size: int = DEFAULT_MAX_JOURNAL_SIZE,
     journal_read_timeout: float = DEFAULT_JOURNAL_READ_TIMEOUT,
+    on_journal_mismatch: JournalMismatchOption = "retry",
 ) -> Endpoint:
     """Build the ASGI application serving ``services``.
 
@@ -355,6 +363,14 @@ def app(
     as the attempt's failure: ``max_journal_size`` (bytes, default 64 MiB) caps what restate-server
     sends before the handler starts (StartMessage with eager state, plus the replayed journal);
     ``journal_read_timeout`` (seconds, default 60) is how long that may take to arrive.
+
+    ``on_journal_mismatch`` says what happens when a replay finds the handler's code no longer
+    matches the journal (error 570, e.g. a handler changed under an invocation in flight):
+    ``"retry"`` (the default) lets restate-server retry by its retry policy; ``"pause"`` pauses the
+    invocation at once, to be resumed by an operator after a fix is deployed; ``"fail"`` ends the
+    invocation with the 570 error as its failure. ``"pause"`` and ``"fail"`` need service protocol
+    V7; on V5/V6 a mismatch is always retried (the retry policy's ``on-max-attempts`` decides
+    when the attempts run out).
     """
     return Endpoint(
         services,
@@ -364,4 +380,5 @@ def app(
         protocol=protocol,
         max_journal_size=max_journal_size,
         journal_read_timeout=journal_read_timeout,
+        on_journal_mismatch=on_journal_mismatch,
     )

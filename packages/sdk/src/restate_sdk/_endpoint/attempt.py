@@ -19,7 +19,7 @@ import logging
 import time as _time
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from datetime import timedelta
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 from .._codecs import decode_input
 from .._context_impl import (
@@ -35,7 +35,7 @@ from .._definitions import HandlerInfo
 from .._engine import messages as m
 from .._engine.awaiting import Awaited, AwaitNode, Combinator, Watch
 from .._engine.engine import InvocationEngine, Step
-from .._engine.errors import ProtocolError
+from .._engine.errors import JournalMismatch, ProtocolError
 from .._engine.handles import Handle
 from .._errors import TerminalError
 from .._failures import Pause, Retry, Terminal, Verdict, classify, encode_checked
@@ -46,7 +46,7 @@ from .._sync_context import BlockingContext, executor
 from .._threads import call_blocking_aware
 from .._unawaited import AwaitScope
 
-__all__ = ["Attempt", "Read", "Write"]
+__all__ = ["Attempt", "JournalMismatchOption", "Read", "Write"]
 
 log = logging.getLogger("restate_sdk")
 T = TypeVar("T")
@@ -72,8 +72,10 @@ class Attempt:
         write: Write,
         attempt_headers: Mapping[str, str],
         middleware: Sequence[Middleware] = (),
+        on_journal_mismatch: JournalMismatchOption = "retry",
     ) -> None:
         self._engine = engine
+        self._on_journal_mismatch: JournalMismatchOption = on_journal_mismatch
         self._info = info
         self._read = read
         self._write = write
@@ -137,6 +139,7 @@ class Attempt:
         engine = self._engine
         if isinstance(awaited, AwaitNode):
             awaited = engine.watch(awaited)
+        hinted = False
         while True:
             try:
                 step = engine.next_step(awaited, draining=self._draining)
@@ -153,6 +156,10 @@ class Attempt:
             if step is Step.SUSPENDED:
                 await self.flush()
                 raise Suspended()
+            if step is Step.READ and not hinted and not self._runs:
+                # V7: the handler blocks with input open and no run closure executing: tell the
+                # server once per wait what it waits for (protocol-v7.md §6; a no-op below V7)
+                hinted = engine.awaiting_on(awaited)
             # READ or WAIT_RUN. Whatever changes the answer (input, a run's end, draining) sets
             # _progress, also while the flush below awaits: then the wait returns at once.
             self._progress.clear()
@@ -508,14 +515,28 @@ class Attempt:
         if engine.closed:
             return
         log.error("invocation %s: %s", engine.invocation_id, e.message)
+        behavior = m.ErrorBehavior.RETRY
+        if isinstance(e, JournalMismatch):
+            # the app's on_journal_mismatch; the engine sends it on V7 only (V5/V6: the server retries)
+            behavior = _MISMATCH_BEHAVIOR[self._on_journal_mismatch]
         engine.fail(
             e.code,
             e.message,
             command_index=e.command_index,
             command_type=e.command_type,
             command_name=e.command_name,
+            behavior=behavior,
         )
 
+
+JournalMismatchOption = Literal["retry", "pause", "fail"]
+"""What a journal mismatch (570) does: see ``restate_sdk.app(on_journal_mismatch=)``."""
+
+_MISMATCH_BEHAVIOR: dict[JournalMismatchOption, m.ErrorBehavior] = {
+    "retry": m.ErrorBehavior.RETRY,
+    "pause": m.ErrorBehavior.PAUSE,
+    "fail": m.ErrorBehavior.FAIL,
+}
 
 _OUTCOMES: dict[str | None, AttemptOutcome] = {
     "success": "success",

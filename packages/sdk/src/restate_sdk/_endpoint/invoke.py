@@ -16,7 +16,7 @@ from .._definitions import HandlerInfo
 from .._engine.engine import InvocationEngine
 from .._engine.errors import ProtocolError
 from .._middleware import Middleware
-from .attempt import Attempt
+from .attempt import Attempt, JournalMismatchOption
 
 __all__ = ["run_attempt"]
 
@@ -49,6 +49,7 @@ async def run_attempt(
     attempt_headers: dict[str, str],
     middleware: Sequence[Middleware] = (),
     active: set[Attempt] | None = None,
+    on_journal_mismatch: JournalMismatchOption = "retry",
 ) -> None:
     try:
         if not await _read_journal(engine, receive):
@@ -76,7 +77,7 @@ async def run_attempt(
     async def write(data: bytes, end: bool) -> None:
         await send({"type": "http.response.body", "body": data, "more_body": not end})
 
-    attempt = Attempt(engine, info, read, write, attempt_headers, middleware)
+    attempt = Attempt(engine, info, read, write, attempt_headers, middleware, on_journal_mismatch)
     if active is not None:
         active.add(attempt)
     try:

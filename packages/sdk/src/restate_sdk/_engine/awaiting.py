@@ -137,12 +137,13 @@ def flat_leaves(awaited: Awaited, *, cancel: bool = True) -> Future:
 class _Node:
     """The running evaluation of one ``AwaitNode``."""
 
-    __slots__ = ("combinator", "done", "failed", "parent", "size", "succeeded")
+    __slots__ = ("combinator", "done", "failed", "nested", "parent", "size", "succeeded")
 
     def __init__(self, combinator: Combinator, size: int, parent: _Node | None) -> None:
         self.combinator = combinator
         self.size = size
         self.parent = parent
+        self.nested: list[_Node] = []  # the states of the node's child nodes, in order
         self.succeeded = 0
         self.failed = 0
         self.done: bool | None = None  # None while pending, else whether it succeeded
@@ -196,6 +197,8 @@ class Watch:
 
     def _build(self, node: AwaitNode, parent: _Node | None) -> _Node:
         state = _Node(node.combinator, len(node.children), parent)
+        if parent is not None:
+            parent.nested.append(state)
         if not node.children:
             state.done = True  # nothing to wait for
         index = self.index
@@ -235,17 +238,29 @@ class Watch:
         return handle
 
     def pending(self, completed: set[Handle]) -> Awaited:
-        """What is still awaited, for a suspension: the tree without ``completed`` leaves."""
-        return _prune(self.awaited, completed) or self.awaited
+        """What is still awaited, for a suspension or an AwaitingOn hint: the tree without its finished
+        parts, the way shared-core reduces it (protocol-v7.md §4.3).
+
+        ``completed`` are the leaves shown to the handler, which this watch has caught up on. A
+        completed leaf, and a nested node that is resolved, are dropped: in a tree whose root is
+        still pending, a finished child can only be one its parent no longer needs (a success under
+        ALL_SUCCEEDED_OR_FIRST_FAILED, a failure under FIRST_SUCCEEDED_OR_ALL_FAILED, anything under
+        ALL_COMPLETED); keeping a resolved nested node's open leaves would make the server wait for
+        them too.
+        """
+        return _prune(self.awaited, self._root, completed) or self.awaited
 
 
-def _prune(node: AwaitNode, completed: set[Handle]) -> AwaitNode | None:
+def _prune(node: AwaitNode, state: _Node, completed: set[Handle]) -> AwaitNode | None:
     children: list[Handle | AwaitNode] = []
+    nested = iter(state.nested)
     for child in node.children:
         if isinstance(child, AwaitNode):
-            pruned = _prune(child, completed)
-            if pruned is not None:
-                children.append(pruned)
+            child_state = next(nested)
+            if child_state.done is None:
+                pruned = _prune(child, child_state, completed)
+                if pruned is not None:
+                    children.append(pruned)
         elif child not in completed:
             children.append(child)
     return AwaitNode(node.combinator, tuple(children)) if children else None

@@ -799,16 +799,19 @@ class InvocationEngine:
         self._write(msg)
         self.outcome = "suspended"
 
-    def awaiting_on(self, awaited: Awaited) -> bool:
+    def awaiting_on(self, awaited: Awaited | Watch) -> bool:
         """V7: tell the server what the handler is blocked on (AwaitingOnMessage, §6); True if sent.
 
         Only a hint for observability (``sys_invocation_state``). Nothing is sent below V7, while
         replaying, or once input is closed (then the attempt suspends instead). Call it when the handler
         blocks, not while a ``ctx.run`` closure it waits for is executing (shared-core's default), and
-        not in a loop: every message restarts the server's inactivity timer.
+        not in a loop: every message restarts the server's inactivity timer. A watch is sent as what
+        it still waits for, the tree a suspension would carry.
         """
         if self.version < 7 or self.phase is not Phase.PROCESSING or self.input_closed:
             return False
+        if isinstance(awaited, Watch):
+            awaited = awaited.pending(self._ready)
         self._write(m.AwaitingOnMessage(awaiting_on=to_future_message(awaited)))
         return True
 
