@@ -15,6 +15,13 @@ CONFIGS: dict[str, dict[str, Any]] = {
     "default": {},
     "always-suspending": {"always_replay": True},
     "lazy-state": {"lazy_state": True},
+    # restate-server 1.7 speaks service protocol V7 only when asked to; scopes need vqueues as well
+    "v7": {
+        "env": {
+            "RESTATE_EXPERIMENTAL_ENABLE_PROTOCOL_V7": "true",
+            "RESTATE_EXPERIMENTAL_ENABLE_VQUEUES": "true",
+        }
+    },
 }
 
 
