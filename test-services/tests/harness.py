@@ -44,6 +44,12 @@ CONFIGS: dict[str, dict[str, str]] = {
         "RESTATE_WORKER__INVOKER__DISABLE_EAGER_STATE": "true",
     },
     "single-partition": {"RESTATE_DEFAULT_NUM_PARTITIONS": "1", "RESTATE_DEFAULT_THREAD_POOL_SIZE": "1"},
+    # service protocol V7 (opt-in on restate-server 1.7), with vqueues for scopes and limit keys
+    "v7": {
+        "RESTATE_DEFAULT_NUM_PARTITIONS": "4",
+        "RESTATE_EXPERIMENTAL_ENABLE_PROTOCOL_V7": "true",
+        "RESTATE_EXPERIMENTAL_ENABLE_VQUEUES": "true",
+    },
 }
 
 # Retries at a steady 500 ms: quick, yet a failed attempt stays visible in sys_invocation long enough
