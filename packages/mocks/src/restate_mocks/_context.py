@@ -40,7 +40,7 @@ from restate_sdk._definitions import handler_for_code
 from restate_sdk._engine.awaiting import Awaited, AwaitNode, Combinator, Watch, leaves
 from restate_sdk._engine.handles import Handle
 from restate_sdk._run_serde import run_serde as sdk_run_serde
-from restate_sdk._shortcuts import CallShortcuts
+from restate_sdk._shortcuts import CallShortcuts, scope_options
 from restate_sdk._sync_context import BlockingContext, as_sync_context
 
 from ._errors import (
@@ -260,6 +260,8 @@ class MockContext(CallShortcuts):
         key: Any = ANY,
         idempotency_key: Any = ANY,
         headers: Any = ANY,
+        scope: Any = ANY,
+        limit_key: Any = ANY,
     ) -> CallExpectation:
         """Expect a call of ``target`` (a handler function, or ``"Service/handler"``).
 
@@ -274,6 +276,8 @@ class MockContext(CallShortcuts):
             "key": key,
             "idempotency_key": idempotency_key,
             "headers": headers,
+            "scope": scope,
+            "limit_key": limit_key,
         }
         return self._expect(CallExpectation("call", fields))
 
@@ -286,6 +290,8 @@ class MockContext(CallShortcuts):
         delay: Any = ANY,
         idempotency_key: Any = ANY,
         headers: Any = ANY,
+        scope: Any = ANY,
+        limit_key: Any = ANY,
     ) -> SendExpectation:
         """Expect a one-way send to ``target`` (a handler function, or ``"Service/handler"``).
 
@@ -300,6 +306,8 @@ class MockContext(CallShortcuts):
             "delay": delay,
             "idempotency_key": idempotency_key,
             "headers": headers,
+            "scope": scope,
+            "limit_key": limit_key,
         }
         return self._expect(SendExpectation("send", fields))
 
@@ -774,15 +782,18 @@ class MockContext(CallShortcuts):
         key: str,
         output_serde: Serde[Any],
         void: bool,
-        idempotency_key: str | None,
-        headers: Mapping[str, str] | None,
+        options: CallOptions,
     ) -> CallFuture[Any]:
+        scope, limit_key = scope_options(options)
+        idempotency_key, headers = options.get("idempotency_key"), dict(options.get("headers") or {})
         fields = {
             "target": f"{service}/{handler}",
             "arg": arg,
             "key": key,
             "idempotency_key": idempotency_key,
-            "headers": dict(headers or {}),
+            "headers": headers,
+            "scope": scope,
+            "limit_key": limit_key,
         }
         expectation = self._op("call", fields)
         stub = expectation if isinstance(expectation, CallExpectation) else None
@@ -798,9 +809,11 @@ class MockContext(CallShortcuts):
                 arg,
                 key,
                 idempotency_key,
-                dict(headers or {}),
+                headers,
                 None,
                 invocation_id,
+                scope=scope,
+                limit_key=limit_key,
                 _slot=slot,
             )
         )
@@ -817,20 +830,12 @@ class MockContext(CallShortcuts):
         return CallFuture(self, handle, id_handle, _identity)
 
     def _typed_call(
-        self,
-        fn: Callable[..., Any],
-        expected: str,
-        key: str,
-        arg: Any,
-        idempotency_key: str | None,
-        headers: Mapping[str, str] | None,
+        self, fn: Callable[..., Any], expected: str, key: str, arg: Any, options: CallOptions
     ) -> CallFuture[Any]:
         info = _target(fn, expected)
         info.input_serde.encode(arg)  # fails here as it would in production
         void = info.output_type is type(None)
-        return self._call(
-            info.service_name, info.name, arg, key, info.output_serde, void, idempotency_key, headers
-        )
+        return self._call(info.service_name, info.name, arg, key, info.output_serde, void, options)
 
     def generic_call(
         self,
@@ -844,29 +849,22 @@ class MockContext(CallShortcuts):
         **options: Unpack[CallOptions],
     ) -> CallFuture[Any]:
         """Record a call by names (in ``calls``); its result comes from ``expect_call(...).returns``."""
-        idempotency_key, headers = options.get("idempotency_key"), options.get("headers")
         _encode_generic(arg, input_serde)
-        return self._call(
-            service, handler, arg, key or "", output_serde or _ANY_JSON, False, idempotency_key, headers
-        )
+        return self._call(service, handler, arg, key or "", output_serde or _ANY_JSON, False, options)
 
-    def _send(
-        self,
-        service: str,
-        handler: str,
-        arg: Any,
-        key: str,
-        delay: timedelta | None,
-        idempotency_key: str | None,
-        headers: Mapping[str, str] | None,
-    ) -> SendHandle:
+    def _send(self, service: str, handler: str, arg: Any, key: str, options: SendOptions) -> SendHandle:
+        scope, limit_key = scope_options(options)
+        delay, idempotency_key = options.get("delay"), options.get("idempotency_key")
+        headers = dict(options.get("headers") or {})
         fields = {
             "target": f"{service}/{handler}",
             "arg": arg,
             "key": key,
             "delay": delay,
             "idempotency_key": idempotency_key,
-            "headers": dict(headers or {}),
+            "headers": headers,
+            "scope": scope,
+            "limit_key": limit_key,
         }
         expectation = self._op("send", fields)
         stub = expectation if isinstance(expectation, SendExpectation) else None
@@ -874,23 +872,27 @@ class MockContext(CallShortcuts):
         id_handle, id_slot = self._new_slot(f"invocation id of send {service}/{handler}")
         id_slot.settle(invocation_id)
         self.sends.append(
-            CallRecord(service, handler, arg, key, idempotency_key, dict(headers or {}), delay, invocation_id)
+            CallRecord(
+                service,
+                handler,
+                arg,
+                key,
+                idempotency_key,
+                headers,
+                delay,
+                invocation_id,
+                scope=scope,
+                limit_key=limit_key,
+            )
         )
         return SendHandle(self, id_handle)
 
     def _typed_send(
-        self,
-        fn: Callable[..., Any],
-        expected: str,
-        key: str,
-        arg: Any,
-        delay: timedelta | None,
-        idempotency_key: str | None,
-        headers: Mapping[str, str] | None,
+        self, fn: Callable[..., Any], expected: str, key: str, arg: Any, options: SendOptions
     ) -> SendHandle:
         info = _target(fn, expected)
         info.input_serde.encode(arg)
-        return self._send(info.service_name, info.name, arg, key, delay, idempotency_key, headers)
+        return self._send(info.service_name, info.name, arg, key, options)
 
     def generic_send(
         self,
@@ -903,13 +905,8 @@ class MockContext(CallShortcuts):
         **options: Unpack[SendOptions],
     ) -> SendHandle:
         """Record a send by names (in ``sends``)."""
-        delay, idempotency_key, headers = (
-            options.get("delay"),
-            options.get("idempotency_key"),
-            options.get("headers"),
-        )
         _encode_generic(arg, input_serde)
-        return self._send(service, handler, arg, key or "", delay, idempotency_key, headers)
+        return self._send(service, handler, arg, key or "", options)
 
     # ---- awakeables, signals, promises, other invocations -----------------------------------------
 

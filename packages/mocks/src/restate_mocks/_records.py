@@ -118,6 +118,8 @@ class CallRecord(_Completable):
     headers: dict[str, str] = field(default_factory=dict[str, str])
     delay: timedelta | None = None
     invocation_id: str = ""
+    scope: str | None = None
+    limit_key: str | None = None
     _slot: Slot | None = field(default=None, repr=False, compare=False)
 
     @property

@@ -50,6 +50,13 @@ class Request:
     headers: Mapping[str, str]
     attempt_headers: Mapping[str, str]
     body: bytes
+    scope: str | None = None
+    """The invocation's scope; only service protocol V7 carries it (None below V7, or unscoped)."""
+    limit_key: str | None = None
+    """The invocation's limit key; V7 with vqueues only (None otherwise: not known)."""
+    idempotency_key: str | None = None
+    """The invocation's idempotency key; V7 with vqueues only (None otherwise: not known, which
+    does not mean the invocation is not idempotent)."""
 
 
 class CallOptions(TypedDict, total=False):
@@ -59,6 +66,12 @@ class CallOptions(TypedDict, total=False):
     """The callee runs once per key: a second call with the same key gets the first one's result."""
     headers: Mapping[str, str] | None
     """Headers the callee sees in ``ctx.request().headers``."""
+    scope: str | None
+    """Run the callee in this scope (1-36 characters from ``A-Za-z0-9_.-``): its concurrency
+    and identity are per scope. Needs service protocol V7 and a restate-server with vqueues."""
+    limit_key: str | None
+    """The concurrency limit key inside the scope: ``"level1"`` or ``"level1/level2"``, each level
+    like a scope; needs ``scope``."""
 
 
 class SendOptions(CallOptions, total=False):

@@ -30,7 +30,7 @@ from ._futures import CallFuture, RestateFuture, SendHandle, Waiting
 from ._logging import current_invocation
 from ._middleware import Middleware, OperationInfo, OperationKind, open_operation, traced_run
 from ._run_serde import run_serde as choose_run_serde
-from ._shortcuts import CallShortcuts
+from ._shortcuts import CallShortcuts, scope_options
 
 __all__ = [
     "AttemptEnded",
@@ -206,6 +206,9 @@ class InvocationContext(CallShortcuts):
             headers={h.key: h.value for h in inp.headers},
             attempt_headers=dict(self._attempt_headers),
             body=inp.value or b"",
+            scope=self._engine.scope,
+            limit_key=self._engine.limit_key,
+            idempotency_key=self._engine.idempotency_key,
         )
 
     def random(self) -> _random.Random:
@@ -318,10 +321,11 @@ class InvocationContext(CallShortcuts):
         parameter: bytes,
         key: str,
         output_serde: Serde[Any],
-        idempotency_key: str | None,
-        headers: Mapping[str, str] | None,
+        options: CallOptions,
     ) -> CallFuture[Any]:
         key = check_key(key, f"the call to {service}/{handler}")
+        scope, limit_key = scope_options(options, self._engine.version)
+        headers = options.get("headers")
         with self._operation("call", service, handler, key, headers) if self._middleware else _UNTRACED as h:
             headers = headers if h is None else h  # with middleware: plus the headers it adds
             id_handle, result_handle = self._command(
@@ -331,7 +335,9 @@ class InvocationContext(CallShortcuts):
                 parameter,
                 key=key,
                 headers=list(headers.items()) if headers else None,
-                idempotency_key=idempotency_key,
+                idempotency_key=options.get("idempotency_key"),
+                scope=scope,
+                limit_key=limit_key,
             )
         self._runtime.call_started(id_handle, result_handle)
         return CallFuture(
@@ -339,23 +345,11 @@ class InvocationContext(CallShortcuts):
         )
 
     def _typed_call(
-        self,
-        fn: Callable[..., Any],
-        expected: str,
-        key: str,
-        arg: Any,
-        idempotency_key: str | None,
-        headers: Mapping[str, str] | None,
+        self, fn: Callable[..., Any], expected: str, key: str, arg: Any, options: CallOptions
     ) -> CallFuture[Any]:
         info = _target(fn, expected)
         return self._call(
-            info.service_name,
-            info.name,
-            _encode_arg(info, arg),
-            key,
-            info.output_serde,
-            idempotency_key,
-            headers,
+            info.service_name, info.name, _encode_arg(info, arg), key, info.output_serde, options
         )
 
     def generic_call(
@@ -369,29 +363,17 @@ class InvocationContext(CallShortcuts):
         output_serde: Serde[Any] | None = None,
         **options: Unpack[CallOptions],
     ) -> CallFuture[Any]:
-        idempotency_key, headers = options.get("idempotency_key"), options.get("headers")
         """Call by names; ``arg`` bytes go out as they are, anything else as JSON."""
         return self._call(
-            service,
-            handler,
-            _encode_generic(arg, input_serde),
-            key or "",
-            output_serde or _ANY_JSON,
-            idempotency_key,
-            headers,
+            service, handler, _encode_generic(arg, input_serde), key or "", output_serde or _ANY_JSON, options
         )
 
     def _send(
-        self,
-        service: str,
-        handler: str,
-        parameter: bytes,
-        key: str,
-        delay: timedelta | None,
-        idempotency_key: str | None,
-        headers: Mapping[str, str] | None,
+        self, service: str, handler: str, parameter: bytes, key: str, options: SendOptions
     ) -> SendHandle:
         key = check_key(key, f"the send to {service}/{handler}")
+        scope, limit_key = scope_options(options, self._engine.version)
+        delay, headers = options.get("delay"), options.get("headers")
         invoke_time = int(_time.time() * 1000) + _ms(delay) if delay else 0
         with (
             self._operation("send", service, handler, key, headers, _ms(delay) if delay else None)
@@ -406,25 +388,18 @@ class InvocationContext(CallShortcuts):
                 parameter,
                 key=key,
                 headers=list(headers.items()) if headers else None,
-                idempotency_key=idempotency_key,
+                idempotency_key=options.get("idempotency_key"),
                 invoke_time_ms=invoke_time,
+                scope=scope,
+                limit_key=limit_key,
             )
         return SendHandle(self._runtime, id_handle)
 
     def _typed_send(
-        self,
-        fn: Callable[..., Any],
-        expected: str,
-        key: str,
-        arg: Any,
-        delay: timedelta | None,
-        idempotency_key: str | None,
-        headers: Mapping[str, str] | None,
+        self, fn: Callable[..., Any], expected: str, key: str, arg: Any, options: SendOptions
     ) -> SendHandle:
         info = _target(fn, expected)
-        return self._send(
-            info.service_name, info.name, _encode_arg(info, arg), key, delay, idempotency_key, headers
-        )
+        return self._send(info.service_name, info.name, _encode_arg(info, arg), key, options)
 
     def generic_send(
         self,
@@ -436,14 +411,7 @@ class InvocationContext(CallShortcuts):
         input_serde: Serde[Any] | None = None,
         **options: Unpack[SendOptions],
     ) -> SendHandle:
-        delay, idempotency_key, headers = (
-            options.get("delay"),
-            options.get("idempotency_key"),
-            options.get("headers"),
-        )
-        return self._send(
-            service, handler, _encode_generic(arg, input_serde), key or "", delay, idempotency_key, headers
-        )
+        return self._send(service, handler, _encode_generic(arg, input_serde), key or "", options)
 
     # ---- awakeables, signals, promises, other invocations ---------------------------------------
 

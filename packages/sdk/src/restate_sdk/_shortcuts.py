@@ -6,39 +6,27 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from datetime import timedelta
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Unpack
 
+from ._engine.engine import check_scope
+from ._errors import SdkUsageError
 from ._futures import CallFuture, SendHandle
 
 if TYPE_CHECKING:
     from ._context import CallOptions, SendOptions
 
-__all__ = ["CallShortcuts"]
+__all__ = ["CallShortcuts", "scope_options"]
 
 
 class CallShortcuts:
     def _typed_call(
-        self,
-        fn: Callable[..., Any],
-        expected: str,
-        key: str,
-        arg: Any,
-        idempotency_key: str | None,
-        headers: Mapping[str, str] | None,
+        self, fn: Callable[..., Any], expected: str, key: str, arg: Any, options: CallOptions
     ) -> CallFuture[Any]:
         raise NotImplementedError
 
     def _typed_send(
-        self,
-        fn: Callable[..., Any],
-        expected: str,
-        key: str,
-        arg: Any,
-        delay: timedelta | None,
-        idempotency_key: str | None,
-        headers: Mapping[str, str] | None,
+        self, fn: Callable[..., Any], expected: str, key: str, arg: Any, options: SendOptions
     ) -> SendHandle:
         raise NotImplementedError
 
@@ -48,9 +36,7 @@ class CallShortcuts:
         arg: Any = None,
         **options: Unpack[CallOptions],
     ) -> CallFuture[Any]:
-        return self._typed_call(
-            handler, "service", "", arg, options.get("idempotency_key"), options.get("headers")
-        )
+        return self._typed_call(handler, "service", "", arg, options)
 
     def object_call(
         self,
@@ -59,9 +45,7 @@ class CallShortcuts:
         arg: Any = None,
         **options: Unpack[CallOptions],
     ) -> CallFuture[Any]:
-        return self._typed_call(
-            handler, "object", key, arg, options.get("idempotency_key"), options.get("headers")
-        )
+        return self._typed_call(handler, "object", key, arg, options)
 
     def workflow_call(
         self,
@@ -70,9 +54,7 @@ class CallShortcuts:
         arg: Any = None,
         **options: Unpack[CallOptions],
     ) -> CallFuture[Any]:
-        return self._typed_call(
-            handler, "workflow", key, arg, options.get("idempotency_key"), options.get("headers")
-        )
+        return self._typed_call(handler, "workflow", key, arg, options)
 
     def service_send(
         self,
@@ -80,10 +62,7 @@ class CallShortcuts:
         arg: Any = None,
         **options: Unpack[SendOptions],
     ) -> SendHandle:
-        o = options
-        return self._typed_send(
-            handler, "service", "", arg, o.get("delay"), o.get("idempotency_key"), o.get("headers")
-        )
+        return self._typed_send(handler, "service", "", arg, options)
 
     def object_send(
         self,
@@ -92,10 +71,7 @@ class CallShortcuts:
         arg: Any = None,
         **options: Unpack[SendOptions],
     ) -> SendHandle:
-        o = options
-        return self._typed_send(
-            handler, "object", key, arg, o.get("delay"), o.get("idempotency_key"), o.get("headers")
-        )
+        return self._typed_send(handler, "object", key, arg, options)
 
     def workflow_send(
         self,
@@ -104,7 +80,24 @@ class CallShortcuts:
         arg: Any = None,
         **options: Unpack[SendOptions],
     ) -> SendHandle:
-        o = options
-        return self._typed_send(
-            handler, "workflow", key, arg, o.get("delay"), o.get("idempotency_key"), o.get("headers")
+        return self._typed_send(handler, "workflow", key, arg, options)
+
+
+def scope_options(options: CallOptions, version: int | None = None) -> tuple[str | None, str | None]:
+    """``options``' scope and limit key, checked: values restate-server accepts as they are (the
+    canonical form it journals, so a replay compares equal), and, given the invocation's protocol
+    ``version``, one that can carry them. Raises ``SdkUsageError`` naming the fix."""
+    scope, limit_key = options.get("scope"), options.get("limit_key")
+    if scope is None and limit_key is None:
+        return None, None
+    try:
+        check_scope(scope, limit_key)
+    except ValueError as e:
+        raise SdkUsageError(str(e)) from None
+    if version is not None and version < 7:
+        raise SdkUsageError(
+            f"scope= and limit_key= need service protocol v7, and this invocation runs on v{version}: "
+            "start restate-server 1.7 with RESTATE_EXPERIMENTAL_ENABLE_PROTOCOL_V7=true (scopes also "
+            "need RESTATE_EXPERIMENTAL_ENABLE_VQUEUES=true)"
         )
+    return scope, limit_key
