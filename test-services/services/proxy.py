@@ -21,8 +21,8 @@ class ProxyRequest:
     virtualObjectKey: str | None = None
     delayMillis: int | None = None
     idempotencyKey: str | None = None
-    # Scope and limit key need service protocol v7, which this SDK does not speak yet (restate-server
-    # 1.7 has it opt-in): accepted so requests carrying them decode, not forwarded.
+    # forwarded as given: they need service protocol v7 (opt-in on restate-server 1.7, which also
+    # needs vqueues for scopes); below v7 a scope fails the attempt with an error saying so
     scope: str | None = None
     limitKey: str | None = None
 
@@ -41,6 +41,8 @@ def _call(ctx: Context, req: ProxyRequest) -> CallFuture[bytes]:
         bytes(req.message),
         req.virtualObjectKey,
         idempotency_key=req.idempotencyKey,
+        scope=req.scope,
+        limit_key=req.limitKey,
         output_serde=restate.BytesSerde(),
     )
 
@@ -53,6 +55,8 @@ def _send(ctx: Context, req: ProxyRequest) -> SendHandle:
         req.virtualObjectKey,
         delay=timedelta(milliseconds=req.delayMillis) if req.delayMillis is not None else None,
         idempotency_key=req.idempotencyKey,
+        scope=req.scope,
+        limit_key=req.limitKey,
     )
 
 

@@ -49,6 +49,7 @@ CONFIGS: dict[str, dict[str, str]] = {
         "RESTATE_DEFAULT_NUM_PARTITIONS": "4",
         "RESTATE_EXPERIMENTAL_ENABLE_PROTOCOL_V7": "true",
         "RESTATE_EXPERIMENTAL_ENABLE_VQUEUES": "true",
+        "RESTATE_WORKER__RULE_BOOK_POLL_INTERVAL": "1s",  # concurrency rules apply within a second
     },
 }
 
