@@ -25,7 +25,7 @@ from restate_testing import RestateEnvironment
 
 pytestmark = pytest.mark.integration
 
-V7_FLAG = {"RESTATE_EXPERIMENTAL_ENABLE_PROTOCOL_V7": "true"}
+V7_FLAG = {"RESTATE_EXPERIMENTAL_ENABLE_PROTOCOL_V7": "true", "RESTATE_EXPERIMENTAL_ENABLE_VQUEUES": "true"}
 
 smoke = restate.Service("V7Smoke")
 
@@ -78,6 +78,22 @@ async def woken(ctx: Context) -> str:
 @smoke.handler()
 async def wake(ctx: Context, awakeable_id: str) -> None:
     ctx.resolve_awakeable(awakeable_id, "woken")
+
+
+@smoke.handler()
+async def whoami(ctx: Context) -> list[str | None]:
+    r = ctx.request()
+    return [r.scope, r.limit_key]
+
+
+@smoke.handler()
+async def scoped(ctx: Context) -> list[list[str | None]]:
+    """Calls whoami in a scope, with and without a limit key."""
+    return [
+        await ctx.service_call(whoami, scope="tenant-1", limit_key="gold/u1"),
+        await ctx.service_call(whoami, scope="tenant-2"),
+        await ctx.service_call(whoami),
+    ]
 
 
 @dataclass
@@ -288,3 +304,17 @@ def test_an_awakeable(server: Server) -> None:
         )
     else:
         assert suspension == m.SuspensionMessage(waiting_signals=[1, 17])
+
+
+def test_scope_and_limit_key_reach_the_callee(server: Server) -> None:
+    if server.version < 7:
+        pytest.skip("scopes need protocol v7 (this configuration runs v6)")
+    result, invocation_id = invoke(server, "scoped", None)
+    assert result == [["tenant-1", "gold/u1"], ["tenant-2", None], [None, None]]
+    calls = [
+        (msg.scope, msg.limit_key)
+        for a in server.recorder.of("scoped", invocation_id)
+        for t, _, msg in a.frames("response")
+        if t == m.MessageType.CALL_COMMAND
+    ]
+    assert calls[:3] == [("tenant-1", "gold/u1"), ("tenant-2", None), (None, None)]
