@@ -113,6 +113,8 @@ class AsyncClient(AsyncIO, BaseClient):
         /,
         *,
         idempotency_key: str | None = None,
+        scope: str | None = None,
+        limit_key: str | None = None,
         headers: Mapping[str, str] | None = None,
         timeout: Timeout = ...,
     ) -> O: ...
@@ -123,6 +125,8 @@ class AsyncClient(AsyncIO, BaseClient):
         /,
         *,
         idempotency_key: str | None = None,
+        scope: str | None = None,
+        limit_key: str | None = None,
         headers: Mapping[str, str] | None = None,
         timeout: Timeout = ...,
     ) -> O: ...
@@ -134,6 +138,8 @@ class AsyncClient(AsyncIO, BaseClient):
         /,
         *,
         idempotency_key: str | None = None,
+        scope: str | None = None,
+        limit_key: str | None = None,
         headers: Mapping[str, str] | None = None,
         timeout: Timeout = ...,
     ) -> O: ...
@@ -144,6 +150,8 @@ class AsyncClient(AsyncIO, BaseClient):
         /,
         *,
         idempotency_key: str | None = None,
+        scope: str | None = None,
+        limit_key: str | None = None,
         headers: Mapping[str, str] | None = None,
         timeout: Timeout = ...,
     ) -> O: ...
@@ -156,6 +164,8 @@ class AsyncClient(AsyncIO, BaseClient):
         *,
         key: str,
         idempotency_key: str | None = None,
+        scope: str | None = None,
+        limit_key: str | None = None,
         headers: Mapping[str, str] | None = None,
         timeout: Timeout = ...,
     ) -> O: ...
@@ -167,6 +177,8 @@ class AsyncClient(AsyncIO, BaseClient):
         *,
         key: str,
         idempotency_key: str | None = None,
+        scope: str | None = None,
+        limit_key: str | None = None,
         headers: Mapping[str, str] | None = None,
         timeout: Timeout = ...,
     ) -> O: ...
@@ -179,6 +191,8 @@ class AsyncClient(AsyncIO, BaseClient):
         *,
         key: str,
         idempotency_key: str | None = None,
+        scope: str | None = None,
+        limit_key: str | None = None,
         headers: Mapping[str, str] | None = None,
         timeout: Timeout = ...,
     ) -> O: ...
@@ -190,6 +204,8 @@ class AsyncClient(AsyncIO, BaseClient):
         *,
         key: str,
         idempotency_key: str | None = None,
+        scope: str | None = None,
+        limit_key: str | None = None,
         headers: Mapping[str, str] | None = None,
         timeout: Timeout = ...,
     ) -> O: ...
@@ -201,16 +217,30 @@ class AsyncClient(AsyncIO, BaseClient):
         *,
         key: str | None = None,
         idempotency_key: str | None = None,
+        scope: str | None = None,
+        limit_key: str | None = None,
         headers: Mapping[str, str] | None = None,
         timeout: Timeout = DEFAULT,
     ) -> Any:
         """Call a handler given as its function and wait for the result, typed by it.
 
         Example: ``await client.call(greet, "Ann")``, ``await client.call(add, 1, key="a")``.
+        ``scope=`` runs the invocation in a scope and ``limit_key=`` (``"l1"`` or ``"l1/l2"``, needs
+        a scope) picks its concurrency limit key: restate-server 1.7 with
+        ``RESTATE_EXPERIMENTAL_ENABLE_VQUEUES=true`` (a scoped virtual object also needs
+        ``RESTATE_EXPERIMENTAL_ENABLE_SCOPED_VIRTUAL_OBJECTS=true``). Every call and send takes them.
         """
         target = resolve_target(None, key, handler)
         return await self._run(
-            self._op_call(target, arg, idempotency_key=idempotency_key, headers=headers, timeout=timeout)
+            self._op_call(
+                target,
+                arg,
+                idempotency_key=idempotency_key,
+                scope=scope,
+                limit_key=limit_key,
+                headers=headers,
+                timeout=timeout,
+            )
         )
 
     @overload
@@ -222,6 +252,8 @@ class AsyncClient(AsyncIO, BaseClient):
         *,
         delay: timedelta | None = None,
         idempotency_key: str | None = None,
+        scope: str | None = None,
+        limit_key: str | None = None,
         headers: Mapping[str, str] | None = None,
         timeout: Timeout = ...,
     ) -> SendResponse: ...
@@ -233,6 +265,8 @@ class AsyncClient(AsyncIO, BaseClient):
         *,
         delay: timedelta | None = None,
         idempotency_key: str | None = None,
+        scope: str | None = None,
+        limit_key: str | None = None,
         headers: Mapping[str, str] | None = None,
         timeout: Timeout = ...,
     ) -> SendResponse: ...
@@ -246,6 +280,8 @@ class AsyncClient(AsyncIO, BaseClient):
         key: str,
         delay: timedelta | None = None,
         idempotency_key: str | None = None,
+        scope: str | None = None,
+        limit_key: str | None = None,
         headers: Mapping[str, str] | None = None,
         timeout: Timeout = ...,
     ) -> SendResponse: ...
@@ -258,6 +294,8 @@ class AsyncClient(AsyncIO, BaseClient):
         key: str,
         delay: timedelta | None = None,
         idempotency_key: str | None = None,
+        scope: str | None = None,
+        limit_key: str | None = None,
         headers: Mapping[str, str] | None = None,
         timeout: Timeout = ...,
     ) -> SendResponse: ...
@@ -270,6 +308,8 @@ class AsyncClient(AsyncIO, BaseClient):
         key: str | None = None,
         delay: timedelta | None = None,
         idempotency_key: str | None = None,
+        scope: str | None = None,
+        limit_key: str | None = None,
         headers: Mapping[str, str] | None = None,
         timeout: Timeout = DEFAULT,
     ) -> SendResponse:
@@ -277,7 +317,14 @@ class AsyncClient(AsyncIO, BaseClient):
         target = resolve_target(None, key, handler)
         return await self._run(
             self._op_send(
-                target, arg, delay=delay, idempotency_key=idempotency_key, headers=headers, timeout=timeout
+                target,
+                arg,
+                delay=delay,
+                idempotency_key=idempotency_key,
+                scope=scope,
+                limit_key=limit_key,
+                headers=headers,
+                timeout=timeout,
             )
         )
 
@@ -371,6 +418,8 @@ class AsyncTarget:
         /,
         *,
         idempotency_key: str | None = None,
+        scope: str | None = None,
+        limit_key: str | None = None,
         headers: Mapping[str, str] | None = None,
         timeout: Timeout = ...,
         input_serde: Serde[Any] | None = None,
@@ -384,6 +433,8 @@ class AsyncTarget:
         /,
         *,
         idempotency_key: str | None = None,
+        scope: str | None = None,
+        limit_key: str | None = None,
         headers: Mapping[str, str] | None = None,
         timeout: Timeout = ...,
         input_serde: Serde[Any] | None = None,
@@ -396,6 +447,8 @@ class AsyncTarget:
         /,
         *,
         idempotency_key: str | None = None,
+        scope: str | None = None,
+        limit_key: str | None = None,
         headers: Mapping[str, str] | None = None,
         timeout: Timeout = ...,
         output_serde: Serde[Any] | None = None,
@@ -407,6 +460,8 @@ class AsyncTarget:
         /,
         *,
         idempotency_key: str | None = None,
+        scope: str | None = None,
+        limit_key: str | None = None,
         headers: Mapping[str, str] | None = None,
         timeout: Timeout = ...,
         output_serde: Serde[Any] | None = None,
@@ -420,6 +475,8 @@ class AsyncTarget:
         *,
         output_type: type[O],
         idempotency_key: str | None = None,
+        scope: str | None = None,
+        limit_key: str | None = None,
         headers: Mapping[str, str] | None = None,
         timeout: Timeout = ...,
         input_serde: Serde[Any] | None = None,
@@ -434,6 +491,8 @@ class AsyncTarget:
         *,
         output_type: None = None,
         idempotency_key: str | None = None,
+        scope: str | None = None,
+        limit_key: str | None = None,
         headers: Mapping[str, str] | None = None,
         timeout: Timeout = ...,
         input_serde: Serde[Any] | None = None,
@@ -447,6 +506,8 @@ class AsyncTarget:
         *,
         output_type: Any = None,
         idempotency_key: str | None = None,
+        scope: str | None = None,
+        limit_key: str | None = None,
         headers: Mapping[str, str] | None = None,
         timeout: Timeout = DEFAULT,
         input_serde: Serde[Any] | None = None,
@@ -463,7 +524,13 @@ class AsyncTarget:
         )
         return await self._client._run(
             self._client._op_call(
-                target, arg, idempotency_key=idempotency_key, headers=headers, timeout=timeout
+                target,
+                arg,
+                idempotency_key=idempotency_key,
+                scope=scope,
+                limit_key=limit_key,
+                headers=headers,
+                timeout=timeout,
             )
         )
 
@@ -475,6 +542,8 @@ class AsyncTarget:
         *,
         delay: timedelta | None = None,
         idempotency_key: str | None = None,
+        scope: str | None = None,
+        limit_key: str | None = None,
         headers: Mapping[str, str] | None = None,
         timeout: Timeout = DEFAULT,
         input_serde: Serde[Any] | None = None,
@@ -483,7 +552,14 @@ class AsyncTarget:
         target = resolve_target(self.service, self.key, handler, input_serde=input_serde)
         return await self._client._run(
             self._client._op_send(
-                target, arg, delay=delay, idempotency_key=idempotency_key, headers=headers, timeout=timeout
+                target,
+                arg,
+                delay=delay,
+                idempotency_key=idempotency_key,
+                scope=scope,
+                limit_key=limit_key,
+                headers=headers,
+                timeout=timeout,
             )
         )
 

@@ -6,7 +6,9 @@ once, in ``_async_client.py``; ``_sync_client.py`` is generated from it (``scrip
 
 Paths used (they work on restate-server 1.0 to 1.7):
 
-- call ``POST /{service}[/{key}]/{handler}``, send ``POST .../{handler}/send[?delay=5000ms]``
+- call ``POST /{service}[/{key}]/{handler}``, send ``POST .../{handler}/send[?delay=5000ms]``;
+  with a scope (restate-server 1.7 with vqueues) ``POST /restate/scope/{scope}/call|send/{service}[/{key}]/{handler}``
+  and the limit key in the ``x-restate-limit-key`` header
 - attach/output ``GET /restate/invocation/{id}/attach|output``,
   ``GET /restate/invocation/{service}[/{key}]/{handler}/{idempotency_key}/attach|output``,
   ``GET /restate/workflow/{name}/{key}/attach|output``
@@ -22,6 +24,7 @@ from typing import Any, Literal, ParamSpec, TypeAlias, TypeVar
 
 import httpx
 from restate_sdk import ObjectHandler, Serde, ServiceHandler, WorkflowHandler, handler_info, serde_for
+from restate_sdk._engine.engine import check_scope
 
 from ._errors import check_response
 from ._http import DEFAULT, HTTPBase
@@ -147,21 +150,35 @@ class BaseClient(HTTPBase):
         send: bool,
         delay: timedelta | None,
         idempotency_key: str | None,
+        scope: str | None,
+        limit_key: str | None,
         headers: Mapping[str, str] | None,
         timeout: Timeout,
     ) -> httpx.Request:
+        try:
+            check_scope(scope, limit_key)  # as restate-server takes them (protocol-v7.md §9.2)
+        except ValueError as e:
+            raise ValueError(f"{e} (scopes need restate-server 1.7 with vqueues enabled)") from None
         if target.has_input is False:
             arg = NO_INPUT  # the handler takes no input: send no body
         elif target.has_input and arg is NO_INPUT:
             arg = None  # a typed handler that takes an input: send what None encodes to
         content, content_headers = encode_body(arg, target.input_serde)
-        extra = {"idempotency-key": idempotency_key} if idempotency_key is not None else None
+        extra: dict[str, str] = {}
+        if idempotency_key is not None:
+            extra["idempotency-key"] = idempotency_key
+        if limit_key is not None:
+            extra["x-restate-limit-key"] = limit_key
         params = {"delay": delay_param(delay)} if send and delay is not None else None
+        if scope is not None:  # scoped: POST /restate/scope/{scope}/call|send/{service}[/{key}]/{handler}
+            path = f"/restate/scope/{segment(scope)}/{'send' if send else 'call'}{target.path()}"
+        else:
+            path = target.path() + ("/send" if send else "")
         return self._request(
             "POST",
-            target.path() + ("/send" if send else ""),
+            path,
             content=content,
-            headers=merge_headers(content_headers, headers, extra),
+            headers=merge_headers(content_headers, headers, extra or None),
             params=params,
             timeout=timeout,
         )
@@ -172,6 +189,8 @@ class BaseClient(HTTPBase):
         arg: Any,
         *,
         idempotency_key: str | None = None,
+        scope: str | None = None,
+        limit_key: str | None = None,
         headers: Mapping[str, str] | None = None,
         timeout: Timeout = DEFAULT,
     ) -> Operation[Any]:
@@ -181,6 +200,8 @@ class BaseClient(HTTPBase):
             send=False,
             delay=None,
             idempotency_key=idempotency_key,
+            scope=scope,
+            limit_key=limit_key,
             headers=headers,
             timeout=timeout,
         )
@@ -193,6 +214,8 @@ class BaseClient(HTTPBase):
         *,
         delay: timedelta | None = None,
         idempotency_key: str | None = None,
+        scope: str | None = None,
+        limit_key: str | None = None,
         headers: Mapping[str, str] | None = None,
         timeout: Timeout = DEFAULT,
     ) -> Operation[SendResponse]:
@@ -202,6 +225,8 @@ class BaseClient(HTTPBase):
             send=True,
             delay=delay,
             idempotency_key=idempotency_key,
+            scope=scope,
+            limit_key=limit_key,
             headers=headers,
             timeout=timeout,
         )

@@ -109,6 +109,8 @@ class Client(SyncIO, BaseClient):
         /,
         *,
         idempotency_key: str | None = None,
+        scope: str | None = None,
+        limit_key: str | None = None,
         headers: Mapping[str, str] | None = None,
         timeout: Timeout = ...,
     ) -> O: ...
@@ -119,6 +121,8 @@ class Client(SyncIO, BaseClient):
         /,
         *,
         idempotency_key: str | None = None,
+        scope: str | None = None,
+        limit_key: str | None = None,
         headers: Mapping[str, str] | None = None,
         timeout: Timeout = ...,
     ) -> O: ...
@@ -130,6 +134,8 @@ class Client(SyncIO, BaseClient):
         /,
         *,
         idempotency_key: str | None = None,
+        scope: str | None = None,
+        limit_key: str | None = None,
         headers: Mapping[str, str] | None = None,
         timeout: Timeout = ...,
     ) -> O: ...
@@ -140,6 +146,8 @@ class Client(SyncIO, BaseClient):
         /,
         *,
         idempotency_key: str | None = None,
+        scope: str | None = None,
+        limit_key: str | None = None,
         headers: Mapping[str, str] | None = None,
         timeout: Timeout = ...,
     ) -> O: ...
@@ -152,6 +160,8 @@ class Client(SyncIO, BaseClient):
         *,
         key: str,
         idempotency_key: str | None = None,
+        scope: str | None = None,
+        limit_key: str | None = None,
         headers: Mapping[str, str] | None = None,
         timeout: Timeout = ...,
     ) -> O: ...
@@ -163,6 +173,8 @@ class Client(SyncIO, BaseClient):
         *,
         key: str,
         idempotency_key: str | None = None,
+        scope: str | None = None,
+        limit_key: str | None = None,
         headers: Mapping[str, str] | None = None,
         timeout: Timeout = ...,
     ) -> O: ...
@@ -175,6 +187,8 @@ class Client(SyncIO, BaseClient):
         *,
         key: str,
         idempotency_key: str | None = None,
+        scope: str | None = None,
+        limit_key: str | None = None,
         headers: Mapping[str, str] | None = None,
         timeout: Timeout = ...,
     ) -> O: ...
@@ -186,6 +200,8 @@ class Client(SyncIO, BaseClient):
         *,
         key: str,
         idempotency_key: str | None = None,
+        scope: str | None = None,
+        limit_key: str | None = None,
         headers: Mapping[str, str] | None = None,
         timeout: Timeout = ...,
     ) -> O: ...
@@ -197,16 +213,30 @@ class Client(SyncIO, BaseClient):
         *,
         key: str | None = None,
         idempotency_key: str | None = None,
+        scope: str | None = None,
+        limit_key: str | None = None,
         headers: Mapping[str, str] | None = None,
         timeout: Timeout = DEFAULT,
     ) -> Any:
         """Call a handler given as its function and wait for the result, typed by it.
 
         Example: ``client.call(greet, "Ann")``, ``client.call(add, 1, key="a")``.
+        ``scope=`` runs the invocation in a scope and ``limit_key=`` (``"l1"`` or ``"l1/l2"``, needs
+        a scope) picks its concurrency limit key: restate-server 1.7 with
+        ``RESTATE_EXPERIMENTAL_ENABLE_VQUEUES=true`` (a scoped virtual object also needs
+        ``RESTATE_EXPERIMENTAL_ENABLE_SCOPED_VIRTUAL_OBJECTS=true``). Every call and send takes them.
         """
         target = resolve_target(None, key, handler)
         return self._run(
-            self._op_call(target, arg, idempotency_key=idempotency_key, headers=headers, timeout=timeout)
+            self._op_call(
+                target,
+                arg,
+                idempotency_key=idempotency_key,
+                scope=scope,
+                limit_key=limit_key,
+                headers=headers,
+                timeout=timeout,
+            )
         )
 
     @overload
@@ -218,6 +248,8 @@ class Client(SyncIO, BaseClient):
         *,
         delay: timedelta | None = None,
         idempotency_key: str | None = None,
+        scope: str | None = None,
+        limit_key: str | None = None,
         headers: Mapping[str, str] | None = None,
         timeout: Timeout = ...,
     ) -> SendResponse: ...
@@ -229,6 +261,8 @@ class Client(SyncIO, BaseClient):
         *,
         delay: timedelta | None = None,
         idempotency_key: str | None = None,
+        scope: str | None = None,
+        limit_key: str | None = None,
         headers: Mapping[str, str] | None = None,
         timeout: Timeout = ...,
     ) -> SendResponse: ...
@@ -242,6 +276,8 @@ class Client(SyncIO, BaseClient):
         key: str,
         delay: timedelta | None = None,
         idempotency_key: str | None = None,
+        scope: str | None = None,
+        limit_key: str | None = None,
         headers: Mapping[str, str] | None = None,
         timeout: Timeout = ...,
     ) -> SendResponse: ...
@@ -254,6 +290,8 @@ class Client(SyncIO, BaseClient):
         key: str,
         delay: timedelta | None = None,
         idempotency_key: str | None = None,
+        scope: str | None = None,
+        limit_key: str | None = None,
         headers: Mapping[str, str] | None = None,
         timeout: Timeout = ...,
     ) -> SendResponse: ...
@@ -266,6 +304,8 @@ class Client(SyncIO, BaseClient):
         key: str | None = None,
         delay: timedelta | None = None,
         idempotency_key: str | None = None,
+        scope: str | None = None,
+        limit_key: str | None = None,
         headers: Mapping[str, str] | None = None,
         timeout: Timeout = DEFAULT,
     ) -> SendResponse:
@@ -273,7 +313,14 @@ class Client(SyncIO, BaseClient):
         target = resolve_target(None, key, handler)
         return self._run(
             self._op_send(
-                target, arg, delay=delay, idempotency_key=idempotency_key, headers=headers, timeout=timeout
+                target,
+                arg,
+                delay=delay,
+                idempotency_key=idempotency_key,
+                scope=scope,
+                limit_key=limit_key,
+                headers=headers,
+                timeout=timeout,
             )
         )
 
@@ -365,6 +412,8 @@ class Target:
         /,
         *,
         idempotency_key: str | None = None,
+        scope: str | None = None,
+        limit_key: str | None = None,
         headers: Mapping[str, str] | None = None,
         timeout: Timeout = ...,
         input_serde: Serde[Any] | None = None,
@@ -378,6 +427,8 @@ class Target:
         /,
         *,
         idempotency_key: str | None = None,
+        scope: str | None = None,
+        limit_key: str | None = None,
         headers: Mapping[str, str] | None = None,
         timeout: Timeout = ...,
         input_serde: Serde[Any] | None = None,
@@ -390,6 +441,8 @@ class Target:
         /,
         *,
         idempotency_key: str | None = None,
+        scope: str | None = None,
+        limit_key: str | None = None,
         headers: Mapping[str, str] | None = None,
         timeout: Timeout = ...,
         output_serde: Serde[Any] | None = None,
@@ -401,6 +454,8 @@ class Target:
         /,
         *,
         idempotency_key: str | None = None,
+        scope: str | None = None,
+        limit_key: str | None = None,
         headers: Mapping[str, str] | None = None,
         timeout: Timeout = ...,
         output_serde: Serde[Any] | None = None,
@@ -414,6 +469,8 @@ class Target:
         *,
         output_type: type[O],
         idempotency_key: str | None = None,
+        scope: str | None = None,
+        limit_key: str | None = None,
         headers: Mapping[str, str] | None = None,
         timeout: Timeout = ...,
         input_serde: Serde[Any] | None = None,
@@ -428,6 +485,8 @@ class Target:
         *,
         output_type: None = None,
         idempotency_key: str | None = None,
+        scope: str | None = None,
+        limit_key: str | None = None,
         headers: Mapping[str, str] | None = None,
         timeout: Timeout = ...,
         input_serde: Serde[Any] | None = None,
@@ -441,6 +500,8 @@ class Target:
         *,
         output_type: Any = None,
         idempotency_key: str | None = None,
+        scope: str | None = None,
+        limit_key: str | None = None,
         headers: Mapping[str, str] | None = None,
         timeout: Timeout = DEFAULT,
         input_serde: Serde[Any] | None = None,
@@ -457,7 +518,13 @@ class Target:
         )
         return self._client._run(
             self._client._op_call(
-                target, arg, idempotency_key=idempotency_key, headers=headers, timeout=timeout
+                target,
+                arg,
+                idempotency_key=idempotency_key,
+                scope=scope,
+                limit_key=limit_key,
+                headers=headers,
+                timeout=timeout,
             )
         )
 
@@ -469,6 +536,8 @@ class Target:
         *,
         delay: timedelta | None = None,
         idempotency_key: str | None = None,
+        scope: str | None = None,
+        limit_key: str | None = None,
         headers: Mapping[str, str] | None = None,
         timeout: Timeout = DEFAULT,
         input_serde: Serde[Any] | None = None,
@@ -477,7 +546,14 @@ class Target:
         target = resolve_target(self.service, self.key, handler, input_serde=input_serde)
         return self._client._run(
             self._client._op_send(
-                target, arg, delay=delay, idempotency_key=idempotency_key, headers=headers, timeout=timeout
+                target,
+                arg,
+                delay=delay,
+                idempotency_key=idempotency_key,
+                scope=scope,
+                limit_key=limit_key,
+                headers=headers,
+                timeout=timeout,
             )
         )
 
