@@ -22,6 +22,10 @@ async def calls(ctx: Context) -> None:
     assert_type(await ctx.workflow_call(click, "wf-1", "secret"), None)
     assert_type(await ctx.generic_call("Greeter", "greet", {"name": "ann"}), Any)
     ctx.service_call(greet, Person("ann"), idempotency_key="k", headers={"a": "b"})
+    ctx.service_call(greet, Person("ann"), scope="acme", limit_key="gold/u1")
+    ctx.object_send(add, "ann", 1, scope="acme", limit_key="l1", delay=timedelta(seconds=1))
+    ctx.generic_send("Greeter", "greet", "ann", scope="acme")
+    ctx.service_call(greet, Person("ann"), scope=1)  # pyright: ignore[reportArgumentType, reportCallIssue]
 
     # a missing input, a wrong input, an input for a handler that takes none
     ctx.object_call(add, "ann")  # pyright: ignore[reportArgumentType, reportCallIssue]

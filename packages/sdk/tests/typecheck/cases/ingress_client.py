@@ -21,6 +21,8 @@ def sync_client(client: Client) -> None:
     assert_type(client.object("Counter", "a").call("add", 1, output_type=int), int)
     assert_type(client.workflow(run, "wf-1").submit("a@b.c"), InvocationHandle[bool])
     assert_type(client.workflow(run, "wf-1").attach(), bool)
+    assert_type(client.call(greet, Person("ann"), scope="acme", limit_key="gold/u1"), str)
+    assert_type(client.send(add, 1, key="ann", scope="acme"), SendResponse)
 
     client.call(add, 1)  # pyright: ignore[reportArgumentType, reportCallIssue]
     client.call(greet, Person("ann"), key="k")  # pyright: ignore[reportArgumentType, reportCallIssue]
