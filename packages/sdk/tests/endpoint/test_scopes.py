@@ -98,13 +98,14 @@ async def test_below_v7_the_request_fields_are_none() -> None:
         (7, {"scope": "s", "limit_key": "a/b/c"}, "invalid limit_key"),
     ],
 )
-async def test_bad_scopes_fail_the_attempt_with_an_error_that_names_the_fix(
+async def test_bad_scopes_end_the_invocation_with_an_error_that_names_the_fix(
     version: int, options: dict[str, Any], error: str
 ) -> None:
     out = await invoke(version, options)
     assert not any(isinstance(msg, m.OneWayCallCommandMessage) for msg in out)  # nothing sent
-    (failure,) = [msg for msg in out if isinstance(msg, m.ErrorMessage)]
-    assert "SdkUsageError" in failure.message and error in failure.message
+    # an SdkUsageError fails the same way on every attempt: it ends the invocation
+    (output,) = [msg for msg in out if isinstance(msg, m.OutputCommandMessage)]
+    assert output.failure is not None and error in output.failure.message
 
 
 async def test_the_mock_context_records_scopes_and_checks_them() -> None:
