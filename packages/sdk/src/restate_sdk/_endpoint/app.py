@@ -7,7 +7,6 @@ A path ending in ``invoke/{service}/{handler}`` is an invocation even when the h
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import dataclasses
 import logging
 from collections.abc import Iterable, Sequence
@@ -23,7 +22,7 @@ from .._errors import SdkUsageError
 from .._failures import AsTerminalError, check_as_terminal_error
 from .._middleware import Middleware
 from .attempt import Attempt, JournalMismatchOption
-from .invoke import SERVER_HEADER, Receive, Scope, Send, _reject, run_attempt
+from .invoke import SERVER_HEADER, Receive, Scope, Send, _reject, drain_request, run_attempt
 from .limits import DEFAULT_JOURNAL_READ_TIMEOUT, JournalDeadline, RateLimitedLog, refuse_attempt
 from .rsgi import RsgiReceive, RsgiSend
 
@@ -124,7 +123,7 @@ class Endpoint:
         # an invocation path wins: a handler may be named "health" or "discover"
         invoke = len(segments) >= 3 and segments[-3] == "invoke"
         if not invoke and segments and segments[-1] == "health":
-            await _skip_body(receive)
+            await drain_request(receive)  # a body is not expected: read it before answering
             await _respond(send, 200, b'{"status":"ok"}', b"application/json")
             return
         if self._verifier is not None:
@@ -136,7 +135,7 @@ class Endpoint:
         if invoke:
             await self._invoke(receive, send, segments[-2], segments[-1], headers)
         elif segments and segments[-1] == "discover":
-            await _skip_body(receive)
+            await drain_request(receive)
             await self._discover(http_version, headers, send)
         else:
             await _reject(receive, send, 404, f"no route for {method} {path}")
@@ -283,23 +282,6 @@ def _protocol_version(content_type: str) -> int | None:
 
 
 _CONTENT_TYPES = {f"{_INVOCATION_CT}{v}": v for v in _SUPPORTED_PROTOCOLS}
-
-
-async def _skip_body(receive: Receive) -> None:
-    """Read and drop a request body (/health and /discover expect none) before answering.
-
-    Answering first would end the stream under a client still sending: on HTTP/2, hypercorn then
-    drops the whole connection (every invocation on it) and granian resets the stream.
-    """
-    with contextlib.suppress(TimeoutError):
-        async with asyncio.timeout(_SKIP_BODY_TIMEOUT):
-            while True:
-                msg = await receive()
-                if msg["type"] == "http.disconnect" or not msg.get("more_body", False):
-                    return
-
-
-_SKIP_BODY_TIMEOUT = 5.0
 
 
 async def _respond(send: Send, status: int, body: bytes, content_type: bytes) -> None:
