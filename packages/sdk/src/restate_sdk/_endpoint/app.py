@@ -16,8 +16,8 @@ import msgspec
 
 from .._definitions import HandlerInfo, _Definition
 from .._discovery import ManifestTooOld, build_manifest, manifest_content_type, negotiate
-from .._engine.engine import DEFAULT_MAX_JOURNAL_SIZE, InvocationEngine
-from .._engine.errors import LimitExceeded, UnsupportedFeature
+from .._engine.engine import DEFAULT_MAX_JOURNAL_SIZE, SUPPORTED_VERSIONS, InvocationEngine
+from .._engine.errors import LimitExceeded
 from .._errors import SdkUsageError
 from .._failures import AsTerminalError, check_as_terminal_error
 from .._middleware import Middleware
@@ -31,7 +31,6 @@ __all__ = ["Endpoint", "app"]
 log = logging.getLogger("restate_sdk")
 
 _INVOCATION_CT = "application/vnd.restate.invocation.v"
-_SUPPORTED_PROTOCOLS = (5, 6, 7)
 
 
 class Endpoint:
@@ -181,15 +180,12 @@ class Endpoint:
                 f"unsupported content-type {content_type!r}; expected {_INVOCATION_CT}5, 6 or 7",
             )
             return
-        try:
-            engine = InvocationEngine(version, max_journal_size=self.max_journal_size)
-        except UnsupportedFeature as e:  # pragma: no cover - filtered by _protocol_version
-            await _reject(receive, send, 415, e.message)
-            return
         if self._draining:
             # restate-server retries this attempt, on this endpoint's successor
             await _reject(receive, send, 503, "the endpoint is shutting down")
             return
+        # _CONTENT_TYPES holds only SUPPORTED_VERSIONS: the engine takes any version found there
+        engine = InvocationEngine(version, max_journal_size=self.max_journal_size)
         attempt_headers = {k: v for k, v in headers.items() if k not in ("content-type", "accept")}
         receive = JournalDeadline(receive, engine, self.journal_read_timeout)
         try:
@@ -281,7 +277,7 @@ def _protocol_version(content_type: str) -> int | None:
     return _CONTENT_TYPES.get(content_type)
 
 
-_CONTENT_TYPES = {f"{_INVOCATION_CT}{v}": v for v in _SUPPORTED_PROTOCOLS}
+_CONTENT_TYPES = {f"{_INVOCATION_CT}{v}": v for v in SUPPORTED_VERSIONS}
 
 
 async def _respond(send: Send, status: int, body: bytes, content_type: bytes) -> None:
