@@ -12,7 +12,7 @@ How a future type takes part (``TracksAwait`` is a mixin with one slot)::
         def __init__(self, ...):
             self._track_unawaited(scope, "ctx.sleep()")   # or self._unawaited = None: not tracked
         def __await__(self):
-            self._unawaited = None                        # also when a combinator takes it
+            self._mark_awaited()                          # also when a combinator takes it
 
 One ``AwaitScope`` per attempt: futures warn only while their scope is open. Close it before an
 attempt that suspends or fails drops its frames (the futures it never reached are not forgotten,
@@ -80,6 +80,9 @@ class TracksAwait:
             frame.f_lineno,
             frame.f_globals.get("__name__", ""),
         )
+
+    def _mark_awaited(self) -> None:
+        self._unawaited = None
 
     def __del__(self) -> None:
         info = getattr(self, "_unawaited", None)
