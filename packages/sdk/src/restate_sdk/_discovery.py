@@ -15,6 +15,7 @@ from typing import Any, Literal
 import msgspec
 
 from ._definitions import HandlerInfo, RetryPolicy, ServiceOptions, _Definition
+from ._engine.engine import SUPPORTED_VERSIONS
 from ._errors import SdkUsageError
 
 __all__ = [
@@ -27,7 +28,8 @@ __all__ = [
 ]
 
 MANIFEST_VERSIONS = (4, 3, 2)  # preferred first
-MIN_PROTOCOL, MAX_PROTOCOL = 5, 7  # restate-server without V7 enabled picks 6 (protocol-v7.md §2.2)
+# the versions the engine speaks; restate-server without V7 enabled picks 6 (protocol-v7.md §2.2)
+MIN_PROTOCOL, MAX_PROTOCOL = min(SUPPORTED_VERSIONS), max(SUPPORTED_VERSIONS)
 
 
 class InputPayload(msgspec.Struct, rename="camel", omit_defaults=True, kw_only=True):

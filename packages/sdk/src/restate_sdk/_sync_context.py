@@ -22,9 +22,8 @@ from ._context_impl import InvocationContext
 from ._definitions import ObjectHandler, ServiceHandler, WorkflowHandler
 from ._futures import RestateFuture, SendHandle
 from ._sync_api import SyncWorkflowContext
-from ._threads import executor
 
-__all__ = ["BlockingContext", "SyncFuture", "SyncSendHandle", "as_sync_context", "executor"]
+__all__ = ["BlockingContext", "SyncFuture", "SyncSendHandle", "as_sync_context"]
 
 T = TypeVar("T")
 

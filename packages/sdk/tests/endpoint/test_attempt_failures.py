@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import logging
 import warnings
-from collections.abc import MutableMapping
 from datetime import timedelta
 from typing import Any
 
@@ -16,10 +15,10 @@ import msgspec
 import pytest
 import restate_sdk as restate
 from restate_sdk._engine import messages as m
-from restate_sdk._engine.framing import FrameBuffer
 from restate_sdk._engine.messages import MessageType as T
 
 from ..engine.factory import MessageFactory
+from .test_app import decode_frames, request
 
 f = MessageFactory()
 svc = restate.Service("Forgetful")
@@ -67,29 +66,11 @@ APP = restate.app([svc])
 
 async def invoke(handler: str, *journal: bytes, version: int = 6, retry_count: int = 0) -> list[Any]:
     body = f.replay(*journal, input_value=b"", retry_count=retry_count)
-    sent: list[MutableMapping[str, Any]] = []
-    chunks = [{"type": "http.request", "body": body, "more_body": False}]
-
-    async def receive() -> MutableMapping[str, Any]:
-        return chunks.pop(0) if chunks else {"type": "http.disconnect"}
-
-    async def send(msg: MutableMapping[str, Any]) -> None:
-        sent.append(msg)
-
-    scope = {
-        "type": "http",
-        "method": "POST",
-        "path": f"/invoke/Forgetful/{handler}",
-        "http_version": "1.1",
-        "headers": [(b"content-type", f"application/vnd.restate.invocation.v{version}".encode())],
-    }
-    await APP(scope, receive, send)
-    frames = FrameBuffer(1 << 20)
-    frames.feed(b"".join(x.get("body", b"") for x in sent[1:]))
-    out: list[Any] = []
-    while (frame := frames.next_frame()) is not None:
-        out.append(m.decode_message(m.MESSAGES[frame.type], frame.payload))
-    return out
+    content_type = f"application/vnd.restate.invocation.v{version}"
+    _, _, out = await request(
+        f"/invoke/Forgetful/{handler}", {"content-type": content_type}, body, "POST", "1.1", APP
+    )
+    return decode_frames(out)
 
 
 def output(out: list[Any]) -> Any:

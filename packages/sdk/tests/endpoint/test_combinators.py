@@ -6,16 +6,15 @@ them; the response shows what the handler made of them, or the suspension with w
 
 from __future__ import annotations
 
-from collections.abc import MutableMapping
 from typing import Any
 
 import msgspec
 import restate_sdk as restate
 from restate_sdk._engine import messages as m
-from restate_sdk._engine.framing import FrameBuffer
 from restate_sdk._engine.messages import MessageType as T
 
 from ..engine.factory import MessageFactory
+from .test_app import decode_frames, request
 
 f = MessageFactory()
 svc = restate.Service("Combinators")
@@ -39,30 +38,12 @@ APP = restate.app([svc])
 async def invoke(mode: str, *results: bytes) -> list[Any]:
     calls = [f.call("Child", "work", b"", 2 * i + 1, 2 * i + 2) for i in range(3)]
     body = f.replay(*calls, *results, input_value=msgspec.json.encode(mode))
-    sent: list[MutableMapping[str, Any]] = []
-    chunks = [{"type": "http.request", "body": body, "more_body": False}]
-
-    async def receive() -> MutableMapping[str, Any]:
-        return chunks.pop(0) if chunks else {"type": "http.disconnect"}
-
-    async def send(msg: MutableMapping[str, Any]) -> None:
-        sent.append(msg)
-
-    scope = {
-        "type": "http",
-        "method": "POST",
-        "path": "/invoke/Combinators/run",
-        "http_version": "1.1",
-        "headers": [(b"content-type", b"application/vnd.restate.invocation.v6")],
-    }
-    await APP(scope, receive, send)
-    assert sent[0]["status"] == 200
-    frames = FrameBuffer(1 << 20)
-    frames.feed(b"".join(x.get("body", b"") for x in sent[1:]))
-    out: list[Any] = []
-    while (frame := frames.next_frame()) is not None:
-        out.append(m.decode_message(m.MESSAGES[frame.type], frame.payload))
-    return out
+    content_type = "application/vnd.restate.invocation.v6"
+    status, _, out = await request(
+        "/invoke/Combinators/run", {"content-type": content_type}, body, "POST", "1.1", APP
+    )
+    assert status == 200
+    return decode_frames(out)
 
 
 def result(call: int, *, failure: str | None = None) -> bytes:

@@ -220,23 +220,13 @@ def test_v7_suspend_wait_first_of_a_call_and_a_sleep() -> None:
     assert engine.data_to_send() == V7_SUSPENSION_WAIT_FIRST.data
 
 
-def test_v7_suspend_with_a_handle_list_sends_a_first_completed_tree() -> None:
-    # the V5/V6-style call keeps working on V7: any of the handles resumes
-    engine = closed()
-    engine.suspend([completion(2), completion(3)])
-    assert engine.data_to_send() == V7_SUSPENSION_WAIT_FIRST.data
-    engine = closed()
-    engine.suspend([completion(2)])
-    assert engine.data_to_send() == V7_SUSPENSION_ON_2.data
-
-
 @pytest.mark.parametrize("version", [5, 6])
 def test_below_v7_a_suspension_lists_the_leaves_of_the_tree(version: int) -> None:
     engine = closed(version)
     engine.suspend(node(ALL_OK, completion(3), node(FC, named_signal("go"), signal(17), completion(2))))
     assert engine.data_to_send() == SUSPENSION_MIXED.data
     engine = closed(version)
-    engine.suspend([completion(2)])
+    engine.suspend(completion(2))
     assert engine.data_to_send() == SUSPENSION_ON_2.data
 
 

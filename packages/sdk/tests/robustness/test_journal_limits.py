@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 import restate_sdk as restate
 from restate_sdk import SdkUsageError
-from restate_sdk._endpoint import limits
+from restate_sdk._endpoint import invoke
 from restate_sdk._engine import messages as m
 from restate_sdk._engine.engine import DEFAULT_MAX_JOURNAL_SIZE
 from restate_sdk._engine.framing import FrameBuffer, encode_header
@@ -127,7 +127,7 @@ async def test_a_message_still_arriving_counts_before_it_is_whole() -> None:
 
 
 async def test_a_half_sent_journal_is_refused_after_the_read_timeout(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(limits, "_DRAIN_TIMEOUT", 0.1)
+    monkeypatch.setattr(invoke, "_DRAIN_TIMEOUT", 0.1)
     app = restate.app([svc], journal_read_timeout=0.3)
     started = time.monotonic()
     out, _ = await _attempt(app, "echo", _body(_start(2) + _frame(m.InputCommandMessage())), stall=True)

@@ -7,7 +7,6 @@ A path ending in ``invoke/{service}/{handler}`` is an invocation even when the h
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import dataclasses
 import logging
 from collections.abc import Iterable, Sequence
@@ -17,13 +16,13 @@ import msgspec
 
 from .._definitions import HandlerInfo, _Definition
 from .._discovery import ManifestTooOld, build_manifest, manifest_content_type, negotiate
-from .._engine.engine import DEFAULT_MAX_JOURNAL_SIZE, InvocationEngine
-from .._engine.errors import LimitExceeded, UnsupportedFeature
+from .._engine.engine import DEFAULT_MAX_JOURNAL_SIZE, SUPPORTED_VERSIONS, InvocationEngine
+from .._engine.errors import LimitExceeded
 from .._errors import SdkUsageError
 from .._failures import AsTerminalError, check_as_terminal_error
 from .._middleware import Middleware
 from .attempt import Attempt, JournalMismatchOption
-from .invoke import SERVER_HEADER, Receive, Scope, Send, _reject, run_attempt
+from .invoke import SERVER_HEADER, Receive, Scope, Send, _reject, drain_request, run_attempt
 from .limits import DEFAULT_JOURNAL_READ_TIMEOUT, JournalDeadline, RateLimitedLog, refuse_attempt
 from .rsgi import RsgiReceive, RsgiSend
 
@@ -32,7 +31,6 @@ __all__ = ["Endpoint", "app"]
 log = logging.getLogger("restate_sdk")
 
 _INVOCATION_CT = "application/vnd.restate.invocation.v"
-_SUPPORTED_PROTOCOLS = (5, 6, 7)
 
 
 class Endpoint:
@@ -124,7 +122,7 @@ class Endpoint:
         # an invocation path wins: a handler may be named "health" or "discover"
         invoke = len(segments) >= 3 and segments[-3] == "invoke"
         if not invoke and segments and segments[-1] == "health":
-            await _skip_body(receive)
+            await drain_request(receive)  # a body is not expected: read it before answering
             await _respond(send, 200, b'{"status":"ok"}', b"application/json")
             return
         if self._verifier is not None:
@@ -136,7 +134,7 @@ class Endpoint:
         if invoke:
             await self._invoke(receive, send, segments[-2], segments[-1], headers)
         elif segments and segments[-1] == "discover":
-            await _skip_body(receive)
+            await drain_request(receive)
             await self._discover(http_version, headers, send)
         else:
             await _reject(receive, send, 404, f"no route for {method} {path}")
@@ -182,15 +180,12 @@ class Endpoint:
                 f"unsupported content-type {content_type!r}; expected {_INVOCATION_CT}5, 6 or 7",
             )
             return
-        try:
-            engine = InvocationEngine(version, max_journal_size=self.max_journal_size)
-        except UnsupportedFeature as e:  # pragma: no cover - filtered by _protocol_version
-            await _reject(receive, send, 415, e.message)
-            return
         if self._draining:
             # restate-server retries this attempt, on this endpoint's successor
             await _reject(receive, send, 503, "the endpoint is shutting down")
             return
+        # _CONTENT_TYPES holds only SUPPORTED_VERSIONS: the engine takes any version found there
+        engine = InvocationEngine(version, max_journal_size=self.max_journal_size)
         attempt_headers = {k: v for k, v in headers.items() if k not in ("content-type", "accept")}
         receive = JournalDeadline(receive, engine, self.journal_read_timeout)
         try:
@@ -282,24 +277,7 @@ def _protocol_version(content_type: str) -> int | None:
     return _CONTENT_TYPES.get(content_type)
 
 
-_CONTENT_TYPES = {f"{_INVOCATION_CT}{v}": v for v in _SUPPORTED_PROTOCOLS}
-
-
-async def _skip_body(receive: Receive) -> None:
-    """Read and drop a request body (/health and /discover expect none) before answering.
-
-    Answering first would end the stream under a client still sending: on HTTP/2, hypercorn then
-    drops the whole connection (every invocation on it) and granian resets the stream.
-    """
-    with contextlib.suppress(TimeoutError):
-        async with asyncio.timeout(_SKIP_BODY_TIMEOUT):
-            while True:
-                msg = await receive()
-                if msg["type"] == "http.disconnect" or not msg.get("more_body", False):
-                    return
-
-
-_SKIP_BODY_TIMEOUT = 5.0
+_CONTENT_TYPES = {f"{_INVOCATION_CT}{v}": v for v in SUPPORTED_VERSIONS}
 
 
 async def _respond(send: Send, status: int, body: bytes, content_type: bytes) -> None:

@@ -42,8 +42,8 @@ from .._failures import Pause, Retry, Terminal, Verdict, classify, encode_checke
 from .._futures import RestateFuture
 from .._logging import current_invocation, log_attempt_failure
 from .._middleware import AttemptInfo, AttemptOutcome, Middleware, open_attempt
-from .._sync_context import BlockingContext, executor
-from .._threads import call_blocking_aware
+from .._sync_context import BlockingContext
+from .._threads import call_blocking_aware, executor
 from .._unawaited import AwaitScope
 
 __all__ = ["Attempt", "JournalMismatchOption", "Read", "Write"]

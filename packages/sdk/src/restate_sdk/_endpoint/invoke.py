@@ -14,11 +14,11 @@ from typing import Any
 
 from .._definitions import HandlerInfo
 from .._engine.engine import InvocationEngine
-from .._engine.errors import ProtocolError
+from .._engine.errors import LimitExceeded, ProtocolError
 from .._middleware import Middleware
 from .attempt import Attempt, JournalMismatchOption
 
-__all__ = ["run_attempt"]
+__all__ = ["drain_request", "run_attempt"]
 
 Scope = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
@@ -105,13 +105,24 @@ async def _reject(receive: Receive | None, send: Send, status: int, message: str
         await send({"type": "http.response.body", "body": body, "more_body": False})
         return
     await send({"type": "http.response.body", "body": body, "more_body": True})
-    with contextlib.suppress(TimeoutError):
+    await drain_request(receive)
+    await send({"type": "http.response.body", "body": b"", "more_body": False})
+
+
+async def drain_request(receive: Receive) -> None:
+    """Read and drop what is left of a request body, for a few seconds at most, before its response ends.
+
+    Ending the response first would end the stream under a client still sending: on HTTP/2,
+    hypercorn then drops the whole connection (every invocation on it) and granian resets the
+    stream. A ``receive`` whose journal deadline fires meanwhile (``limits.JournalDeadline``) ends
+    the drain too.
+    """
+    with contextlib.suppress(TimeoutError, LimitExceeded):
         async with asyncio.timeout(_DRAIN_TIMEOUT):
             while True:
                 msg = await receive()
                 if msg["type"] == "http.disconnect" or not msg.get("more_body", False):
-                    break
-    await send({"type": "http.response.body", "body": b"", "more_body": False})
+                    return
 
 
 def _ends_early(send: Send) -> bool:
@@ -127,4 +138,4 @@ def _ends_early(send: Send) -> bool:
 
 
 SERVER_HEADER = b"restate-sdk-py/0.1.0"
-_DRAIN_TIMEOUT = 5.0  # how long _reject reads what is left of a rejected request
+_DRAIN_TIMEOUT = 5.0  # how long drain_request reads what is left of a request

@@ -9,7 +9,6 @@ the attempt's failure (a bare HTTP status would only show as "unexpected http st
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 from collections.abc import MutableMapping
@@ -17,7 +16,7 @@ from typing import Any
 
 from .._engine.engine import InvocationEngine
 from .._engine.errors import JournalReadTimeout, LimitExceeded
-from .invoke import SERVER_HEADER, Receive, Send
+from .invoke import SERVER_HEADER, Receive, Send, drain_request
 
 __all__ = ["DEFAULT_JOURNAL_READ_TIMEOUT", "JournalDeadline", "RateLimitedLog", "refuse_attempt"]
 
@@ -27,8 +26,6 @@ DEFAULT_JOURNAL_READ_TIMEOUT = 60.0
 """Seconds from a request's arrival until its whole journal must be in. restate-server sends the
 journal in one go right after the headers; a request still half-sent after a minute is stalled or
 hostile, and each one held open costs memory and a stream."""
-
-_DRAIN_TIMEOUT = 5.0  # reading (and dropping) the rest of a refused request, as invoke._reject does
 
 
 class JournalDeadline:
@@ -106,10 +103,5 @@ async def refuse_attempt(
         await send({"type": "http.response.body", "body": body, "more_body": False})
         return
     await send({"type": "http.response.body", "body": body, "more_body": True})
-    with contextlib.suppress(TimeoutError, LimitExceeded):
-        async with asyncio.timeout(_DRAIN_TIMEOUT):
-            while True:
-                msg = await receive()
-                if msg["type"] == "http.disconnect" or not msg.get("more_body", False):
-                    break
+    await drain_request(receive)
     await send({"type": "http.response.body", "body": b"", "more_body": False})

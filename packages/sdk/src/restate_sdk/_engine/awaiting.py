@@ -37,12 +37,19 @@ class AwaitNode:
     children: tuple[Handle | AwaitNode, ...]
 
     def leaves(self) -> Iterator[Handle]:
-        """Every handle in the tree, depth first (duplicates possible)."""
-        for child in self.children:
-            if isinstance(child, AwaitNode):
-                yield from child.leaves()
-            else:
+        """Every handle in the tree, depth first (duplicates possible).
+
+        Without recursion: a tree may nest deeper than Python recurses (``to_future_message``).
+        """
+        stack = [iter(self.children)]
+        while stack:
+            for child in stack[-1]:
+                if isinstance(child, AwaitNode):
+                    stack.append(iter(child.children))
+                    break
                 yield child
+            else:
+                stack.pop()
 
 
 Awaited = Handle | AwaitNode
@@ -88,7 +95,7 @@ def to_future_message(awaited: Awaited, *, cancel: bool = True) -> Future:
 
 def _node(node: AwaitNode, depth: int) -> Future | None:
     if depth >= MAX_WIRE_DEPTH:
-        out = _add_leaves(Future(combinator_type=Combinator.UNKNOWN), _iter_leaves(node))
+        out = _add_leaves(Future(combinator_type=Combinator.UNKNOWN), node.leaves())
     else:
         out = Future(combinator_type=node.combinator)
         handles: list[Handle] = []
@@ -116,22 +123,10 @@ def _add_leaves(out: Future, handles: Iterable[Handle]) -> Future:
     return out
 
 
-def _iter_leaves(node: AwaitNode) -> Iterator[Handle]:
-    """Every handle below ``node``, without recursion (the subtree may be arbitrarily deep)."""
-    stack: list[AwaitNode] = [node]
-    while stack:
-        for child in stack.pop().children:
-            if isinstance(child, AwaitNode):
-                stack.append(child)
-            else:
-                yield child
-
-
 def flat_leaves(awaited: Awaited, *, cancel: bool = True) -> Future:
     """Every handle of ``awaited`` (and signal 1 with ``cancel``) in one node's leaf lists, each sorted:
     what a V5/V6 suspension lists, resuming when any of them completes."""
-    handles = _iter_leaves(awaited) if isinstance(awaited, AwaitNode) else iter((awaited,))
-    return _add_leaves(Future(), sorted({*handles, *((CANCEL_HANDLE,) if cancel else ())}))
+    return _add_leaves(Future(), sorted({*leaves(awaited), *((CANCEL_HANDLE,) if cancel else ())}))
 
 
 class _Node:

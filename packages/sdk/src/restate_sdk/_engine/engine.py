@@ -20,7 +20,7 @@ from enum import Enum
 from typing import Any, Final, cast
 
 from . import messages as m
-from .awaiting import Awaited, AwaitNode, Combinator, Watch, flat_leaves, to_future_message
+from .awaiting import Awaited, AwaitNode, Watch, flat_leaves, to_future_message
 from .errors import JournalMismatch, JournalTooLarge, ProtocolViolation, UnsupportedFeature
 from .framing import DEFAULT_MAX_MESSAGE_SIZE, HEADER_SIZE, FrameBuffer, encode_header
 from .handles import (
@@ -463,9 +463,6 @@ class InvocationEngine:
     def result(self, handle: Handle) -> m.NotificationMessage:
         return self._notifications[handle]
 
-    def any_completed(self, handles: list[Handle]) -> bool:
-        return any(h in self._notifications for h in handles)
-
     # ---- the handler's input and identity ------------------------------------------------------
 
     @property
@@ -775,17 +772,12 @@ class InvocationEngine:
         self._move(Input.SEND_TERMINAL)
         self.outcome = "failure" if isinstance(result, m.Failure) else "success"
 
-    def suspend(self, awaited: Awaited | list[Handle]) -> None:
+    def suspend(self, awaited: Awaited) -> None:
         """Stop here; the server resumes the invocation when ``awaited`` (or a cancellation) resolves.
 
-        ``awaited`` is a handle, an await tree, or a list of handles (any of them). V7 sends the tree
-        (protocol-v7.md §4.3, §5); V5/V6 can only list its leaves, and the server resumes there when
-        any of them completes.
+        ``awaited`` is a handle or an await tree. V7 sends the tree (protocol-v7.md §4.3, §5); V5/V6
+        can only list its leaves, and the server resumes there when any of them completes.
         """
-        if isinstance(awaited, list):
-            awaited = (
-                awaited[0] if len(awaited) == 1 else AwaitNode(Combinator.FIRST_COMPLETED, tuple(awaited))
-            )
         if self.version >= 7:
             msg = m.SuspensionMessage(awaiting_on=to_future_message(awaited))
         else:
