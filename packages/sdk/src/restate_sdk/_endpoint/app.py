@@ -22,8 +22,9 @@ from .._errors import SdkUsageError
 from .._failures import AsTerminalError, check_as_terminal_error
 from .._middleware import Middleware
 from .attempt import Attempt, JournalMismatchOption
+from .deadlines import JournalDeadlines
 from .invoke import SERVER_HEADER, Receive, Scope, Send, _reject, drain_request, run_attempt
-from .limits import DEFAULT_JOURNAL_READ_TIMEOUT, JournalDeadline, RateLimitedLog, refuse_attempt
+from .limits import DEFAULT_JOURNAL_READ_TIMEOUT, RateLimitedLog, refuse_attempt
 from .rsgi import RsgiReceive, RsgiSend
 
 __all__ = ["Endpoint", "app"]
@@ -73,6 +74,7 @@ class Endpoint:
         _check_limits(max_journal_size, journal_read_timeout)
         self.max_journal_size = max_journal_size
         self.journal_read_timeout = float(journal_read_timeout)
+        self._deadlines = JournalDeadlines(self.journal_read_timeout)
         self._manifests: dict[tuple[int, str], bytes] = {}
         self._active: set[Attempt] = set()
         self._draining = False
@@ -187,7 +189,6 @@ class Endpoint:
         # _CONTENT_TYPES holds only SUPPORTED_VERSIONS: the engine takes any version found there
         engine = InvocationEngine(version, max_journal_size=self.max_journal_size)
         attempt_headers = {k: v for k, v in headers.items() if k not in ("content-type", "accept")}
-        receive = JournalDeadline(receive, engine, self.journal_read_timeout)
         try:
             await run_attempt(
                 info,
@@ -199,6 +200,7 @@ class Endpoint:
                 self.middleware,
                 self._active,
                 self.on_journal_mismatch,
+                self._deadlines,
             )
         except LimitExceeded as e:  # raised while the journal is read, before anything was sent
             await refuse_attempt(engine, e, receive, send, content_type.encode())

@@ -17,6 +17,7 @@ from .._engine.engine import InvocationEngine
 from .._engine.errors import LimitExceeded, ProtocolError
 from .._middleware import Middleware
 from .attempt import Attempt, JournalMismatchOption
+from .deadlines import JournalDeadlines
 
 __all__ = ["drain_request", "run_attempt"]
 
@@ -50,9 +51,15 @@ async def run_attempt(
     middleware: Sequence[Middleware] = (),
     active: set[Attempt] | None = None,
     on_journal_mismatch: JournalMismatchOption = "retry",
+    deadlines: JournalDeadlines | None = None,
 ) -> None:
+    """Serve one attempt; ``LimitExceeded`` while its journal is read (nothing has been sent yet)."""
     try:
-        if not await _read_journal(engine, receive):
+        if deadlines is None:
+            complete = await _read_journal(engine, receive)
+        else:
+            complete = await deadlines.read(lambda: _read_journal(engine, receive))
+        if not complete:
             return
     except ProtocolError as e:
         # nothing is left to read once the body has ended: waiting for more would wait for a timeout
@@ -114,8 +121,7 @@ async def drain_request(receive: Receive) -> None:
 
     Ending the response first would end the stream under a client still sending: on HTTP/2,
     hypercorn then drops the whole connection (every invocation on it) and granian resets the
-    stream. A ``receive`` whose journal deadline fires meanwhile (``limits.JournalDeadline``) ends
-    the drain too.
+    stream.
     """
     with contextlib.suppress(TimeoutError, LimitExceeded):
         async with asyncio.timeout(_DRAIN_TIMEOUT):

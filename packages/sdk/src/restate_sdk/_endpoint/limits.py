@@ -1,24 +1,21 @@
 """Per-attempt limits: how long the journal may take to arrive, and how an attempt over a limit is refused.
 
 The size limit is counted by the engine (``InvocationEngine(max_journal_size=)``); the time limit
-wraps ``receive`` until the journal is complete. Either raises ``LimitExceeded`` before the handler
+is ``deadlines.JournalDeadlines``. Either raises ``LimitExceeded`` before the handler
 starts, and ``refuse_attempt`` answers it with an ErrorMessage, which restate-server records as
 the attempt's failure (a bare HTTP status would only show as "unexpected http status code").
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
-from collections.abc import MutableMapping
-from typing import Any
 
 from .._engine.engine import InvocationEngine
-from .._engine.errors import JournalReadTimeout, LimitExceeded
+from .._engine.errors import LimitExceeded
 from .invoke import SERVER_HEADER, Receive, Send, drain_request
 
-__all__ = ["DEFAULT_JOURNAL_READ_TIMEOUT", "JournalDeadline", "RateLimitedLog", "refuse_attempt"]
+__all__ = ["DEFAULT_JOURNAL_READ_TIMEOUT", "RateLimitedLog", "refuse_attempt"]
 
 log = logging.getLogger("restate_sdk")
 
@@ -26,34 +23,6 @@ DEFAULT_JOURNAL_READ_TIMEOUT = 60.0
 """Seconds from a request's arrival until its whole journal must be in. restate-server sends the
 journal in one go right after the headers; a request still half-sent after a minute is stalled or
 hostile, and each one held open costs memory and a stream."""
-
-
-class JournalDeadline:
-    """``receive`` that raises ``JournalReadTimeout`` once, if the journal is not complete in time.
-
-    Once the journal is in (or the deadline has fired) it passes every call straight through: a
-    bidirectional attempt may rightly wait minutes for its next notification.
-    """
-
-    __slots__ = ("_deadline", "_engine", "_receive", "_timeout")
-
-    def __init__(self, receive: Receive, engine: InvocationEngine, timeout: float) -> None:
-        self._receive = receive
-        self._engine = engine
-        self._timeout = timeout
-        self._deadline: float | None = asyncio.get_running_loop().time() + timeout
-
-    async def __call__(self) -> MutableMapping[str, Any]:
-        if self._deadline is None or self._engine.ready:
-            return await self._receive()
-        try:
-            async with asyncio.timeout_at(self._deadline):
-                return await self._receive()
-        except TimeoutError:
-            self._deadline = None
-            raise JournalReadTimeout(
-                f"the journal did not arrive within {self._timeout:g}s (journal_read_timeout= on restate.app)"
-            ) from None
 
 
 class RateLimitedLog:
