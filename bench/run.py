@@ -72,6 +72,10 @@ class Variant:
         )
         if self.app == "ts":
             return "TypeScript SDK (@restatedev/restate-sdk on Node, node:http2)"
+        if self.name == "baseline":
+            return (
+                f"ours SDK at the baseline (BENCH_BASELINE_PYTHON={os.environ.get('BENCH_BASELINE_PYTHON')})"
+            )
         if self.app == "floor":
             return f"no SDK, a hand-written noop endpoint ({self.server} RSGI, {loop})"
         how = "restate_sdk.serve: " if self.app == "ours" else ""
@@ -95,6 +99,9 @@ VARIANTS = {
         Variant("official-granian-uvloop", "official", "granian", "uvloop", "OfficialGranianUvloop"),
         Variant("ours-granian-asyncio", "ours", "granian", "asyncio", "OursGranianAsyncio"),
         Variant("ours-hypercorn-uvloop", "ours", "hypercorn", "uvloop", "OursUvloop"),
+        # ours from another checkout (BENCH_BASELINE_PYTHON: its venv's python), served like "ours":
+        # a regression check side by side in one run, e.g. --variants ours baseline
+        Variant("baseline", "ours", "granian", "auto", "Baseline"),
         # the lower bound of any SDK's round trip: restate-server and granian alone (noop only)
         Variant("floor", "floor", "granian", "uvloop", "Floor", ("noop-c1", "noop-c32")),
     )
@@ -279,6 +286,17 @@ async def measure_workload(
     return list(results.values())
 
 
+def baseline_python() -> Path:
+    """The interpreter of the "baseline" variant: a venv of another checkout of this repo."""
+    value = os.environ.get("BENCH_BASELINE_PYTHON")
+    if not value or not Path(value).exists():
+        raise SystemExit(
+            "the baseline variant needs BENCH_BASELINE_PYTHON=<checkout>/.venv/bin/python "
+            "(git worktree add ../base <commit> && cd ../base && uv sync --all-packages)"
+        )
+    return Path(value)
+
+
 def run_micro(quick: bool) -> dict[str, dict[str, float]]:
     """bench/micro.py for both SDKs, alternating, best of a few runs: {sdk: {case: µs/invocation}}."""
     pythons = {
@@ -459,6 +477,28 @@ def write_results(
                 f"| {_ratio(a.load.percentile(0.99), b.load.percentile(0.99))} "
                 f"| {_ratio(a.peak_rss_kib, b.peak_rss_kib)} | {_mark(tput >= 1.2)} | {_mark(cpu <= 0.8)} |"
             )
+    if {"ours", "baseline"} <= names:
+        lines += [
+            "",
+            "## Regression check: ours / baseline",
+            "",
+            "Ours against another checkout of ours (`BENCH_BASELINE_PYTHON`), served the same way. "
+            "Target (issue 14): SDK CPU per request at most 5% over the baseline.",
+            "",
+            "| workload | throughput | per round | ours SDK CPU/req ms | baseline SDK CPU/req ms "
+            "| SDK CPU/req | CPU <= 1.05x |",
+            "|---|---:|---:|---:|---:|---:|:-:|",
+        ]
+        for w in workloads:
+            a, b = by.get((w.name, "ours")), by.get((w.name, "baseline"))
+            if a is None or b is None:
+                continue
+            cpu_a, cpu_b = a.per_request_ms(a.sdk_cpu), b.per_request_ms(b.sdk_cpu)
+            cpu = cpu_a / cpu_b if cpu_b else float("inf")
+            lines.append(
+                f"| {w.name} | {_ratio(a.load.throughput, b.load.throughput)} | {_round_range(a, b)} "
+                f"| {cpu_a:.3f} | {cpu_b:.3f} | {cpu:.2f}x | {_mark(cpu <= 1.05)} |"
+            )
     if "floor" in names and "official" in names:
         lines += [
             "",
@@ -584,6 +624,8 @@ async def bench(args: argparse.Namespace, variants: list[Variant], workdir: Path
                 python = ts_node()
             elif v.app == "official":
                 python = official_python()
+            elif v.name == "baseline":
+                python = baseline_python()
             else:  # the floor imports no SDK: any interpreter with granian does
                 python = Path(os.environ.get("BENCH_OURS_PYTHON", sys.executable))
             process, url = start_endpoint(

@@ -197,10 +197,10 @@ class Endpoint:
                 send,
                 content_type.encode(),
                 attempt_headers,
+                self._deadlines,
                 self.middleware,
                 self._active,
                 self.on_journal_mismatch,
-                self._deadlines,
             )
         except LimitExceeded as e:  # raised while the journal is read, before anything was sent
             await refuse_attempt(engine, e, receive, send, content_type.encode())

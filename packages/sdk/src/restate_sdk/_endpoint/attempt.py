@@ -15,9 +15,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import contextvars
+import inspect
 import logging
 import time as _time
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Generator, Mapping, Sequence
 from datetime import timedelta
 from typing import Any, Literal, TypeVar
 
@@ -201,16 +202,48 @@ class Attempt:
 
     def start_run(self, run: RunClosure) -> None:
         self._held_runs += 1  # its RunCommand was just written
-        self._runs.add(self._loop.create_task(self._execute_run(run)))
+        started = _time.monotonic()
+        if not inspect.iscoroutinefunction(run.fn):
+            self._runs.add(self._loop.create_task(self._execute_run(run, started)))
+            return
+        # An ``async def`` function takes its first step right here, in a context of its own (as a
+        # Task would have): most finish without ever waiting, and then their result is proposed at
+        # once, with no Task, no loop iteration and no flush of their own. One that waits goes on
+        # in a Task from where it stopped; one that raised is classified there, like any run.
+        context = contextvars.copy_context()
+        context.run(running_run.set, self.context)
+        try:
+            coro = context.run(run.fn, *run.args)
+            yielded = context.run(coro.send, None)
+        except StopIteration as stop:
+            if self._propose_now(run, stop.value):
+                return
+            rest: Awaitable[Any] = _returned(stop.value)  # the task raises the same error, classified
+        except BaseException as e:  # its Task raises it, classified like any run's failure
+            rest = _raised(e)
+        else:
+            rest = _Resumed(coro, yielded)
+        self._runs.add(self._loop.create_task(self._execute_run(run, started, rest), context=context))
 
-    async def _execute_run(self, run: RunClosure) -> None:
+    def _propose_now(self, run: RunClosure, value: Any) -> bool:
+        """Propose the result of a run that finished in its first step; False if it cannot go as is."""
+        try:
+            self._engine.propose_run_completion(run.handle, run.serde.encode(value))
+        except Exception:
+            return False
+        self._progress.set()  # a waiter that held back the RunCommand flushes it now, with the result
+        return True
+
+    async def _execute_run(self, run: RunClosure, started: float, rest: Awaitable[Any] | None = None) -> None:
         handle, index, name, policy = run.handle, run.index, run.name, run.policy
         running_run.set(self.context)  # this task and its worker thread: the context refuses use
-        started = _time.monotonic()
         engine = self._engine
         try:
             try:
-                value = await call_blocking_aware(run.fn, run.args, self._loop)
+                if rest is None:
+                    value = await call_blocking_aware(run.fn, run.args, self._loop)
+                else:
+                    value = await rest
                 result: bytes | m.Failure | None = encode_checked(
                     run.serde,
                     value,
@@ -527,6 +560,48 @@ class Attempt:
             command_name=e.command_name,
             behavior=behavior,
         )
+
+
+async def _returned(value: Any) -> Any:
+    return value
+
+
+async def _raised(error: BaseException) -> Any:
+    raise error
+
+
+class _Resumed:
+    """The rest of a coroutine whose first step already ran: awaiting this continues it.
+
+    It passes on what the coroutine yields (the future it waits for, which the Task then waits
+    for) and what the Task sends or throws back in (a result, a cancellation).
+    """
+
+    __slots__ = ("_coro", "_yielded")
+
+    def __init__(self, coro: Coroutine[Any, Any, Any], yielded: Any) -> None:
+        self._coro = coro
+        self._yielded = yielded
+
+    def __await__(self) -> Generator[Any, Any, Any]:
+        coro, value = self._coro, self._yielded
+        self._yielded = None
+        while True:
+            try:
+                sent = yield value
+            except GeneratorExit:
+                coro.close()
+                raise
+            except BaseException as e:
+                try:
+                    value = coro.throw(e)
+                except StopIteration as stop:
+                    return stop.value
+            else:
+                try:
+                    value = coro.send(sent)
+                except StopIteration as stop:
+                    return stop.value
 
 
 JournalMismatchOption = Literal["retry", "pause", "fail"]

@@ -11,10 +11,13 @@ second), so the refusal comes within that much after the deadline.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
+from .._engine.engine import InvocationEngine
 from .._engine.errors import JournalReadTimeout
+
+Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
 
 __all__ = ["JournalDeadlines"]
 
@@ -42,8 +45,12 @@ class JournalDeadlines:
         self._period = min(1.0, timeout / 8)
         self._watches: dict[asyncio.AbstractEventLoop, _LoopWatch] = {}
 
-    async def read(self, read_journal: Callable[[], Awaitable[bool]]) -> bool:
-        """``await read_journal()``, cancelled with ``JournalReadTimeout`` once the deadline has passed."""
+    async def read(self, engine: InvocationEngine, receive: Receive) -> bool:
+        """Read until StartMessage and the replayed journal are in; False if the client went away.
+
+        Raises ``JournalReadTimeout`` once the deadline has passed, and the engine's ``ProtocolError``
+        for a broken journal.
+        """
         task = asyncio.current_task()
         assert task is not None
         loop = task.get_loop()
@@ -56,7 +63,17 @@ class JournalDeadlines:
         if watch.timer is None:
             watch.timer = loop.call_later(self._period, self._check, watch)
         try:
-            return await read_journal()
+            while not engine.ready:
+                msg = await receive()
+                if msg["type"] == "http.disconnect":
+                    return False
+                last = not msg.get("more_body", False)
+                if last:
+                    engine.close_input()  # the body has ended, even if its last bytes turn out broken
+                engine.receive_data(msg.get("body", b""))
+                if last:
+                    engine.receive_eof()
+            return True
         except asyncio.CancelledError:
             if watch.reading.get(task) != _EXPIRED:
                 raise

@@ -26,21 +26,6 @@ Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
 Send = Callable[[MutableMapping[str, Any]], Awaitable[None]]
 
 
-async def _read_journal(engine: InvocationEngine, receive: Receive) -> bool:
-    """Read until StartMessage and the replayed journal are in; False if the client went away."""
-    while not engine.ready:
-        msg = await receive()
-        if msg["type"] == "http.disconnect":
-            return False
-        last = not msg.get("more_body", False)
-        if last:
-            engine.close_input()  # the body has ended, even if its last bytes turn out broken
-        engine.receive_data(msg.get("body", b""))
-        if last:
-            engine.receive_eof()
-    return True
-
-
 async def run_attempt(
     info: HandlerInfo,
     engine: InvocationEngine,
@@ -48,18 +33,14 @@ async def run_attempt(
     send: Send,
     content_type: bytes,
     attempt_headers: dict[str, str],
+    deadlines: JournalDeadlines,
     middleware: Sequence[Middleware] = (),
     active: set[Attempt] | None = None,
     on_journal_mismatch: JournalMismatchOption = "retry",
-    deadlines: JournalDeadlines | None = None,
 ) -> None:
     """Serve one attempt; ``LimitExceeded`` while its journal is read (nothing has been sent yet)."""
     try:
-        if deadlines is None:
-            complete = await _read_journal(engine, receive)
-        else:
-            complete = await deadlines.read(lambda: _read_journal(engine, receive))
-        if not complete:
+        if not await deadlines.read(engine, receive):
             return
     except ProtocolError as e:
         # nothing is left to read once the body has ended: waiting for more would wait for a timeout
