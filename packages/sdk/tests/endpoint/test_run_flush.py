@@ -1,8 +1,13 @@
-"""A step's RunCommand goes out with the run's result: one write per step, unless the run takes long."""
+"""A step's RunCommand goes out with the run's result: one write per step, unless the run takes long.
+
+Also how an ``async def`` step function runs: its first step inside ``ctx.run`` (proposed at once
+when it finishes there), the rest in a Task of its own.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import time
 from collections.abc import MutableMapping
 from typing import Any
@@ -37,6 +42,69 @@ async def slow_step(ctx: restate.Context) -> str:
 async def send_then_step(ctx: restate.Context) -> str:
     ctx.generic_send("Other", "take", "x")  # not a run: its command must go out at once
     return await ctx.run("slow", slow)
+
+
+marker: contextvars.ContextVar[str] = contextvars.ContextVar("marker", default="unset")
+cancelled: list[str] = []
+
+
+async def quick_async() -> str:
+    marker.set("set in the run")  # must not reach the handler: the run has a context of its own
+    return "x"
+
+
+async def waiting_async() -> str:
+    await asyncio.sleep(0.01)
+    marker.set("set in the run")
+    return "x"
+
+
+async def terminal_async() -> str:
+    raise restate.TerminalError("no such thing", status_code=404)
+
+
+async def flaky_async() -> str:
+    raise ValueError("boom")
+
+
+async def endless_async() -> str:
+    try:
+        await asyncio.sleep(30)
+    except asyncio.CancelledError:
+        cancelled.append("endless")
+        raise
+    return "never"
+
+
+@svc.handler()
+async def async_step(ctx: restate.Context) -> str:
+    return await ctx.run("quick", quick_async) + "/" + marker.get()
+
+
+@svc.handler()
+async def waiting_async_step(ctx: restate.Context) -> str:
+    return await ctx.run("quick", waiting_async) + "/" + marker.get()
+
+
+@svc.handler()
+async def terminal_async_step(ctx: restate.Context) -> str:
+    try:
+        return await ctx.run("quick", terminal_async)
+    except restate.TerminalError as e:
+        return f"caught {e.status_code} {e.message}"
+
+
+@svc.handler()
+async def flaky_async_step(ctx: restate.Context) -> str:
+    return await ctx.run("flaky", flaky_async)
+
+
+@svc.handler()
+async def endless_and_flaky(ctx: restate.Context) -> str:
+    endless = ctx.run("endless", endless_async)
+    flaky = ctx.run("flaky", flaky_async)
+    await restate.gather(endless, flaky)
+    return "never"
 
 
 APP = restate.app([svc])
@@ -80,6 +148,8 @@ async def invoke(handler: str) -> list[tuple[float, bytes]]:
                 done = m.NotificationMessage(completion_id=proposal.result_completion_id, value=b'"x"')
                 chunks.put_nowait({"type": "http.request", "body": frame(done, m.MessageType.RUN_COMPLETION)})
                 chunks.put_nowait({"type": "http.request", "body": b"", "more_body": False})
+            elif type_id == m.MessageType.ERROR:  # the attempt is over: so is the request
+                chunks.put_nowait({"type": "http.request", "body": b"", "more_body": False})
 
     scope = {
         "type": "http",
@@ -110,3 +180,55 @@ async def test_other_commands_go_out_at_once() -> None:
     first = frames(writes[0][1])
     assert [t for t, _ in first] == [m.MessageType.ONE_WAY_CALL_COMMAND, m.MessageType.RUN_COMMAND]
     assert writes[-1][1].endswith(frame(m.EndMessage()))
+
+
+def messages(writes: list[tuple[float, bytes]]) -> list[Any]:
+    return [
+        m.decode_message(m.MESSAGES[type_id], payload)
+        for _, body in writes
+        for type_id, payload in frames(body)
+    ]
+
+
+def output(writes: list[tuple[float, bytes]]) -> bytes | None:
+    outputs = [x for x in messages(writes) if isinstance(x, m.OutputCommandMessage)]
+    assert len(outputs) == 1, messages(writes)
+    return outputs[0].value
+
+
+async def test_an_async_step_that_finishes_at_once_is_one_write_and_keeps_its_context() -> None:
+    writes = await invoke("async_step")
+    assert writes[0][1] == RUN + PROPOSAL
+    assert output(writes) == b'"x/unset"'
+
+
+async def test_an_async_step_that_waits_goes_on_in_a_task_of_its_own() -> None:
+    writes = await invoke("waiting_async_step")
+    assert writes[0][1] == RUN + PROPOSAL  # its RunCommand held back for the result, as for any step
+    assert output(writes) == b'"x/unset"'
+
+
+async def test_a_terminal_error_in_the_first_step_is_the_runs_result() -> None:
+    writes = await invoke("terminal_async_step")
+    proposals = [x for x in messages(writes) if isinstance(x, m.ProposeRunCompletionMessage)]
+    assert len(proposals) == 1 and proposals[0].failure is not None
+    assert (proposals[0].failure.code, proposals[0].failure.message) == (404, "no such thing")
+
+
+async def test_another_error_in_the_first_step_is_retried_by_the_server() -> None:
+    writes = await invoke("flaky_async_step")
+    errors = [x for x in messages(writes) if isinstance(x, m.ErrorMessage)]
+    assert len(errors) == 1, messages(writes)
+    assert "boom" in errors[0].message
+    assert errors[0].related_command_type == m.MessageType.RUN_COMMAND
+    assert errors[0].related_command_name == "flaky"
+    assert not any(isinstance(x, m.ProposeRunCompletionMessage) for x in messages(writes))
+
+
+async def test_a_waiting_step_is_cancelled_when_another_run_ends_the_attempt() -> None:
+    cancelled.clear()
+    began = time.monotonic()
+    writes = await invoke("endless_and_flaky")
+    assert time.monotonic() - began < 5
+    assert any(isinstance(x, m.ErrorMessage) and "boom" in x.message for x in messages(writes))
+    assert cancelled == ["endless"]
