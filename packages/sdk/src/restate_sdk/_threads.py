@@ -6,6 +6,7 @@ import asyncio
 import concurrent.futures
 import contextlib
 import contextvars
+import functools
 import inspect
 import os
 import queue
@@ -13,7 +14,7 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-__all__ = ["call_blocking_aware", "executor"]
+__all__ = ["call_blocking_aware", "executor", "submit_blocking"]
 
 # Sync handlers block a thread while they wait on durable results, so allow many. Run functions get
 # threads of their own (_RunWorkers): a handler thread waiting on its run must never wait for that
@@ -21,9 +22,10 @@ __all__ = ["call_blocking_aware", "executor"]
 executor = concurrent.futures.ThreadPoolExecutor(max_workers=256, thread_name_prefix="restate-handler")
 _MAX_RUN_WORKERS = 64  # beyond that many runs at once (blocked ones, say), the others queue
 
-_Job = tuple[
-    asyncio.AbstractEventLoop, "asyncio.Future[Any]", contextvars.Context, Callable[..., Any], tuple[Any, ...]
-]
+Deliver = Callable[[Any, "BaseException | None"], None]
+"""Called on the loop with what a function run on a worker returned (value, None) or raised (None, error)."""
+
+_Job = tuple[asyncio.AbstractEventLoop, Deliver, contextvars.Context, Callable[..., Any], tuple[Any, ...]]
 
 
 def _deliver(future: asyncio.Future[Any], value: Any, error: BaseException | None) -> None:
@@ -66,7 +68,7 @@ class _RunWorkers:
     def _work(self) -> None:
         jobs, lock = self._jobs, self._lock
         while True:
-            loop, future, context, fn, args = jobs.get()
+            loop, deliver, context, fn, args = jobs.get()
             try:
                 value, error = context.run(fn, *args), None
             except BaseException as e:  # handed to the awaiting run, which decides (retry, fail)
@@ -74,8 +76,8 @@ class _RunWorkers:
             with lock:  # free again before the result is out: the run's next step may come at once
                 self._free += 1
             with contextlib.suppress(RuntimeError):  # a closed loop: nobody waits for this any more
-                loop.call_soon_threadsafe(_deliver, future, value, error)
-            del loop, future, context, fn, args, value, error
+                loop.call_soon_threadsafe(deliver, value, error)
+            del loop, deliver, context, fn, args, value, error
 
 
 _workers = _RunWorkers(_MAX_RUN_WORKERS)
@@ -88,6 +90,17 @@ def _reset_after_fork() -> None:
 
 
 os.register_at_fork(after_in_child=_reset_after_fork)
+
+
+def submit_blocking(
+    loop: asyncio.AbstractEventLoop,
+    deliver: Deliver,
+    context: contextvars.Context,
+    fn: Callable[..., Any],
+    args: tuple[Any, ...],
+) -> None:
+    """Run ``fn(*args)`` in ``context`` on a run worker; ``deliver`` gets the outcome on ``loop``."""
+    _workers.submit((loop, deliver, context, fn, args))
 
 
 async def call_blocking_aware(
@@ -104,7 +117,7 @@ async def call_blocking_aware(
     if loop is None:
         loop = asyncio.get_running_loop()
     future: asyncio.Future[Any] = loop.create_future()
-    _workers.submit((loop, future, context, fn, args))
+    _workers.submit((loop, functools.partial(_deliver, future), context, fn, args))
     value = await future
     if inspect.isawaitable(value):
         value = await value

@@ -77,6 +77,13 @@ async def endless_async() -> str:
 
 
 @svc.handler()
+async def busy_while_step(ctx: restate.Context) -> str:
+    step = ctx.run("quick", quick)
+    await asyncio.sleep(0.5)  # not a durable wait: the step's result must not wait for it
+    return await step
+
+
+@svc.handler()
 async def async_step(ctx: restate.Context) -> str:
     return await ctx.run("quick", quick_async) + "/" + marker.get()
 
@@ -173,6 +180,13 @@ async def test_a_slow_steps_command_goes_out_before_its_result() -> None:
     assert writes[0][1] == frame(m.RunCommandMessage(result_completion_id=1, name="slow"))
     assert writes[0][0] - began < 0.25  # held back briefly, not for the whole run
     assert [t for t, _ in frames(writes[1][1])] == [m.MessageType.PROPOSE_RUN_COMPLETION]
+
+
+async def test_a_steps_result_goes_out_while_the_handler_is_busy_elsewhere() -> None:
+    began = time.monotonic()
+    writes = await invoke("busy_while_step")
+    assert writes[0][1] == RUN + PROPOSAL
+    assert writes[0][0] - began < 0.4
 
 
 async def test_other_commands_go_out_at_once() -> None:

@@ -44,7 +44,7 @@ from .._futures import RestateFuture
 from .._logging import current_invocation, log_attempt_failure
 from .._middleware import AttemptInfo, AttemptOutcome, Middleware, open_attempt
 from .._sync_context import BlockingContext
-from .._threads import call_blocking_aware, executor
+from .._threads import executor, submit_blocking
 from .._unawaited import AwaitScope
 
 __all__ = ["Attempt", "JournalMismatchOption", "Read", "Write"]
@@ -88,10 +88,11 @@ class Attempt:
         self._flushed_at = 0  # engine.messages_written when the buffer was last taken
         self._held_runs = 0  # RunCommands written since then
         self._hold_timer: asyncio.TimerHandle | None = None
+        self._waiting = 0  # waits blocked on _progress
         self._progress = asyncio.Event()
         self._pump: asyncio.Task[None] | None = None
         self._handler: asyncio.Task[None] | None = None
-        self._runs: set[asyncio.Task[None]] = set()
+        self._runs: set[asyncio.Task[None] | _ThreadedRun] = set()  # runs executing, and flush tasks
         self._child_calls: list[tuple[Handle, Handle]] = []  # (invocation id, result) of each call
         self._draining = False
         self.protocol_error: ProtocolError | None = None
@@ -169,7 +170,11 @@ class Attempt:
             else:
                 await self.flush()
             self._start_input()
-            await self._progress.wait()
+            self._waiting += 1
+            try:
+                await self._progress.wait()
+            finally:
+                self._waiting -= 1
 
     async def completions(self, items: Sequence[tuple[Handle, T]]) -> AsyncIterator[T]:
         engine = self._engine
@@ -203,15 +208,18 @@ class Attempt:
     def start_run(self, run: RunClosure) -> None:
         self._held_runs += 1  # its RunCommand was just written
         started = _time.monotonic()
+        context = contextvars.copy_context()  # the run's own, as a Task would have: nothing leaks out
+        context.run(running_run.set, self.context)  # ... and the context refuses use inside the run
         if not inspect.iscoroutinefunction(run.fn):
-            self._runs.add(self._loop.create_task(self._execute_run(run, started)))
+            # A plain function may block: it runs on a worker thread, whose answer comes back as a
+            # callback on the loop (no Task, unless it failed or returned an awaitable).
+            job = _ThreadedRun(self, run, started, context)
+            self._runs.add(job)
+            submit_blocking(self._loop, job.deliver, context, run.fn, run.args)
             return
-        # An ``async def`` function takes its first step right here, in a context of its own (as a
-        # Task would have): most finish without ever waiting, and then their result is proposed at
-        # once, with no Task, no loop iteration and no flush of their own. One that waits goes on
-        # in a Task from where it stopped; one that raised is classified there, like any run.
-        context = contextvars.copy_context()
-        context.run(running_run.set, self.context)
+        # An ``async def`` function takes its first step right here: most finish without ever
+        # waiting, and their result is proposed at once. One that waits goes on in a Task from
+        # where it stopped; one that raised is classified there, like any run.
         try:
             coro = context.run(run.fn, *run.args)
             yielded = context.run(coro.send, None)
@@ -223,27 +231,52 @@ class Attempt:
             rest = _raised(e)
         else:
             rest = _Resumed(coro, yielded)
+        self._continue_run(run, started, context, rest)
+
+    def threaded_run_done(self, job: _ThreadedRun, value: Any, error: BaseException | None) -> None:
+        """A plain run function returned (or raised) on its worker thread; this is on the loop."""
+        self._runs.discard(job)
+        if job.cancelled:
+            return
+        if error is not None:
+            rest: Awaitable[Any] = _raised(error)
+        elif inspect.isawaitable(value):  # e.g. a lambda that returns a coroutine: awaited on the loop
+            rest = value
+        elif self._propose_now(job.run, value):
+            return
+        else:
+            rest = _returned(value)
+        self._continue_run(job.run, job.started, job.context, rest)
+
+    def _continue_run(
+        self, run: RunClosure, started: float, context: contextvars.Context, rest: Awaitable[Any]
+    ) -> None:
         self._runs.add(self._loop.create_task(self._execute_run(run, started, rest), context=context))
 
     def _propose_now(self, run: RunClosure, value: Any) -> bool:
-        """Propose the result of a run that finished in its first step; False if it cannot go as is."""
+        """Propose a run's result from the loop, outside any Task; False if it cannot go as is.
+
+        It goes out with the next flush: that of a wait of the handler (woken here), else that of
+        a Task started for it. From ``ctx.run`` itself (an ``async def`` function that finished in
+        its first step) it goes with the handler's next wait, or its end, like any command.
+        """
         try:
             self._engine.propose_run_completion(run.handle, run.serde.encode(value))
         except Exception:
             return False
-        self._progress.set()  # a waiter that held back the RunCommand flushes it now, with the result
+        if self._waiting:
+            self._progress.set()
+        elif self._handler is not None and asyncio.current_task(self._loop) is not self._handler:
+            self._runs.add(self._loop.create_task(self._flush_soon()))
         return True
 
-    async def _execute_run(self, run: RunClosure, started: float, rest: Awaitable[Any] | None = None) -> None:
+    async def _execute_run(self, run: RunClosure, started: float, rest: Awaitable[Any]) -> None:
         handle, index, name, policy = run.handle, run.index, run.name, run.policy
         running_run.set(self.context)  # this task and its worker thread: the context refuses use
         engine = self._engine
         try:
             try:
-                if rest is None:
-                    value = await call_blocking_aware(run.fn, run.args, self._loop)
-                else:
-                    value = await rest
+                value = await rest
                 result: bytes | m.Failure | None = encode_checked(
                     run.serde,
                     value,
@@ -307,22 +340,29 @@ class Attempt:
             engine = self._engine
             data = engine.data_to_send()
             self._flushed_at, self._held_runs = engine.messages_written, 0
+            if (
+                self._hold_timer is not None
+            ):  # nothing held any more: and the timer would keep this attempt alive
+                self._hold_timer.cancel()
+                self._hold_timer = None
             if data:
                 await self._write(data, False)
 
     def _hold_run_commands(self) -> None:
         # A run that takes long (a blocking call, a retry's backoff in user code) still shows up
-        # in the journal soon: its RunCommand goes out after _RUN_COMMAND_HOLD at the latest.
+        # in the journal soon: its RunCommand goes out after _RUN_COMMAND_HOLD at the latest, as
+        # does a result proposed while the handler was busy elsewhere.
         if self._hold_timer is None:
             self._hold_timer = self._loop.call_later(_RUN_COMMAND_HOLD, self._flush_held)
 
     def _flush_held(self) -> None:
         self._hold_timer = None
         handler = self._handler
-        if self._held_runs and handler is not None and not handler.done():
-            self._runs.add(self._loop.create_task(self._flush_from_timer()))
+        unsent = self._engine.messages_written != self._flushed_at
+        if unsent and handler is not None and not handler.done():
+            self._runs.add(self._loop.create_task(self._flush_soon()))
 
-    async def _flush_from_timer(self) -> None:
+    async def _flush_soon(self) -> None:
         try:
             await self.flush()
         finally:
@@ -387,6 +427,9 @@ class Attempt:
         finally:
             self.await_scope.close()
             self._ended = True
+            if self._hold_timer is not None:
+                self._hold_timer.cancel()
+                self._hold_timer = None
             for run in list(self._runs):
                 run.cancel()
         if not engine.closed:
@@ -560,6 +603,28 @@ class Attempt:
             command_name=e.command_name,
             behavior=behavior,
         )
+
+
+class _ThreadedRun:
+    """A plain run function on a worker thread: ``deliver`` brings its outcome back to the attempt."""
+
+    __slots__ = ("_attempt", "cancelled", "context", "run", "started")
+
+    def __init__(
+        self, attempt: Attempt, run: RunClosure, started: float, context: contextvars.Context
+    ) -> None:
+        self._attempt = attempt
+        self.run = run
+        self.started = started
+        self.context = context
+        self.cancelled = False
+
+    def deliver(self, value: Any, error: BaseException | None) -> None:
+        self._attempt.threaded_run_done(self, value, error)
+
+    def cancel(self) -> None:
+        """The attempt ended: the function runs on (a thread cannot be stopped), its outcome is dropped."""
+        self.cancelled = True
 
 
 async def _returned(value: Any) -> Any:
