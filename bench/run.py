@@ -103,7 +103,7 @@ VARIANTS = {
         # a regression check side by side in one run, e.g. --variants ours baseline
         Variant("baseline", "ours", "granian", "auto", "Baseline"),
         # the lower bound of any SDK's round trip: restate-server and granian alone (noop only)
-        Variant("floor", "floor", "granian", "uvloop", "Floor", ("noop-c1", "noop-c32")),
+        Variant("floor", "floor", "granian", "uvloop", "Floor", ("noop-c1", "noop-c32", "run10", "run50")),
     )
 }
 DEFAULT_VARIANTS = ("ours", "official", "ts", "ours-hypercorn", "official-granian-uvloop", "floor")

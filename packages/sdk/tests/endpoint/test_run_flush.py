@@ -83,6 +83,22 @@ async def busy_while_step(ctx: restate.Context) -> str:
     return await step
 
 
+async def times_out_async() -> str:
+    # asyncio.timeout (like anyio's cancel scopes, which httpx uses) binds to the current task when
+    # entered: that must be the run's own task, not the handler's
+    try:
+        async with asyncio.timeout(0.05):
+            await asyncio.sleep(1)
+    except TimeoutError:
+        return "timed out"
+    return "slept"
+
+
+@svc.handler()
+async def timeout_step(ctx: restate.Context) -> str:
+    return await ctx.run("quick", times_out_async)
+
+
 @svc.handler()
 async def async_step(ctx: restate.Context) -> str:
     return await ctx.run("quick", quick_async) + "/" + marker.get()
@@ -222,6 +238,12 @@ async def test_an_async_step_that_waits_goes_on_in_a_task_of_its_own() -> None:
     assert output(writes) == b'"x/unset"'
 
 
+async def test_a_timeout_inside_an_async_step_cancels_the_step_not_the_handler() -> None:
+    writes = await invoke("timeout_step")
+    proposals = [x for x in messages(writes) if isinstance(x, m.ProposeRunCompletionMessage)]
+    assert [p.value for p in proposals] == [b'"timed out"']
+
+
 async def test_a_terminal_error_in_the_first_step_is_the_runs_result() -> None:
     writes = await invoke("terminal_async_step")
     proposals = [x for x in messages(writes) if isinstance(x, m.ProposeRunCompletionMessage)]
@@ -245,4 +267,8 @@ async def test_a_waiting_step_is_cancelled_when_another_run_ends_the_attempt() -
     writes = await invoke("endless_and_flaky")
     assert time.monotonic() - began < 5
     assert any(isinstance(x, m.ErrorMessage) and "boom" in x.message for x in messages(writes))
+    for _ in range(100):  # the cancellation reaches the step at its task's next turn
+        if cancelled:
+            break
+        await asyncio.sleep(0.01)
     assert cancelled == ["endless"]

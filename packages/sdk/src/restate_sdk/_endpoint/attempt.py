@@ -17,8 +17,9 @@ import contextlib
 import contextvars
 import inspect
 import logging
+import sys
 import time as _time
-from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Generator, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Mapping, Sequence
 from datetime import timedelta
 from typing import Any, Literal, TypeVar
 
@@ -89,6 +90,7 @@ class Attempt:
         self._held_runs = 0  # RunCommands written since then
         self._hold_timer: asyncio.TimerHandle | None = None
         self._waiting = 0  # waits blocked on _progress
+        self._starting = False  # in start_run: a run Task taking its first step there (Python 3.12+)
         self._progress = asyncio.Event()
         self._pump: asyncio.Task[None] | None = None
         self._handler: asyncio.Task[None] | None = None
@@ -217,21 +219,17 @@ class Attempt:
             self._runs.add(job)
             submit_blocking(self._loop, job.deliver, context, run.fn, run.args)
             return
-        # An ``async def`` function takes its first step right here: most finish without ever
-        # waiting, and their result is proposed at once. One that waits goes on in a Task from
-        # where it stopped; one that raised is classified there, like any run.
+        # An ``async def`` function runs in a Task of its own (which asyncio.timeout, TaskGroup and
+        # anyio's cancel scopes bind to). On Python 3.12+ the Task takes its first step at once, and
+        # most step functions finish there: proposed with no loop iteration, and no flush of their
+        # own (the handler's next wait, or its end, sends it).
+        self._starting = True
         try:
-            coro = context.run(run.fn, *run.args)
-            yielded = context.run(coro.send, None)
-        except StopIteration as stop:
-            if self._propose_now(run, stop.value):
-                return
-            rest: Awaitable[Any] = _returned(stop.value)  # the task raises the same error, classified
-        except BaseException as e:  # its Task raises it, classified like any run's failure
-            rest = _raised(e)
-        else:
-            rest = _Resumed(coro, yielded)
-        self._continue_run(run, started, context, rest)
+            task = _run_task(self._loop, self._execute_run(run, started), context)
+        finally:
+            self._starting = False
+        if not task.done():
+            self._runs.add(task)
 
     def threaded_run_done(self, job: _ThreadedRun, value: Any, error: BaseException | None) -> None:
         """A plain run function returned (or raised) on its worker thread; this is on the loop."""
@@ -270,13 +268,13 @@ class Attempt:
             self._runs.add(self._loop.create_task(self._flush_soon()))
         return True
 
-    async def _execute_run(self, run: RunClosure, started: float, rest: Awaitable[Any]) -> None:
+    async def _execute_run(self, run: RunClosure, started: float, rest: Awaitable[Any] | None = None) -> None:
         handle, index, name, policy = run.handle, run.index, run.name, run.policy
         running_run.set(self.context)  # this task and its worker thread: the context refuses use
         engine = self._engine
         try:
             try:
-                value = await rest
+                value = await (run.fn(*run.args) if rest is None else rest)
                 result: bytes | m.Failure | None = encode_checked(
                     run.serde,
                     value,
@@ -327,7 +325,8 @@ class Attempt:
                     self.protocol_error = e
                     self._stop_handler()
                     return
-            await self.flush()
+            if not self._starting:  # else still inside ctx.run: the handler's next wait sends it
+                await self.flush()
         finally:
             self._runs.discard(asyncio.current_task())  # type: ignore[arg-type]
             self._progress.set()
@@ -635,38 +634,19 @@ async def _raised(error: BaseException) -> Any:
     raise error
 
 
-class _Resumed:
-    """The rest of a coroutine whose first step already ran: awaiting this continues it.
+if sys.version_info >= (3, 12):
 
-    It passes on what the coroutine yields (the future it waits for, which the Task then waits
-    for) and what the Task sends or throws back in (a result, a cancellation).
-    """
+    def _run_task(
+        loop: asyncio.AbstractEventLoop, coro: Coroutine[Any, Any, None], context: contextvars.Context
+    ) -> asyncio.Task[None]:
+        return asyncio.Task(coro, loop=loop, context=context, eager_start=True)
 
-    __slots__ = ("_coro", "_yielded")
+else:
 
-    def __init__(self, coro: Coroutine[Any, Any, Any], yielded: Any) -> None:
-        self._coro = coro
-        self._yielded = yielded
-
-    def __await__(self) -> Generator[Any, Any, Any]:
-        coro, value = self._coro, self._yielded
-        self._yielded = None
-        while True:
-            try:
-                sent = yield value
-            except GeneratorExit:
-                coro.close()
-                raise
-            except BaseException as e:
-                try:
-                    value = coro.throw(e)
-                except StopIteration as stop:
-                    return stop.value
-            else:
-                try:
-                    value = coro.send(sent)
-                except StopIteration as stop:
-                    return stop.value
+    def _run_task(
+        loop: asyncio.AbstractEventLoop, coro: Coroutine[Any, Any, None], context: contextvars.Context
+    ) -> asyncio.Task[None]:
+        return loop.create_task(coro, context=context)
 
 
 JournalMismatchOption = Literal["retry", "pause", "fail"]
