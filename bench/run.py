@@ -77,7 +77,7 @@ class Variant:
                 f"ours SDK at the baseline (BENCH_BASELINE_PYTHON={os.environ.get('BENCH_BASELINE_PYTHON')})"
             )
         if self.app == "floor":
-            return f"no SDK, a hand-written noop endpoint ({self.server} RSGI, {loop})"
+            return f"no SDK, a hand-written endpoint for noop and run steps ({self.server} RSGI, {loop})"
         how = "restate_sdk.serve: " if self.app == "ours" else ""
         server = f"{self.server} RSGI" if self.app == "ours" and self.server == "granian" else self.server
         return f"{self.app} SDK ({how}{server}, {loop})"
@@ -504,7 +504,7 @@ def write_results(
             "",
             "## The floor: restate-server and the HTTP stack alone",
             "",
-            "`floor` answers `noop` with no SDK at all (bench/apps/floor.py): no SDK can beat it. "
+            "`floor` answers `noop` and the run steps with no SDK at all (bench/apps/floor.py): no SDK can beat it. "
             "`floor / official` is the most any SDK could reach against the official one here; "
             "`ours / floor` is how close ours comes to that limit.",
             "",
