@@ -1,7 +1,7 @@
 """A step's RunCommand goes out with the run's result: one write per step, unless the run takes long.
 
-Also how an ``async def`` step function runs: its first step inside ``ctx.run`` (proposed at once
-when it finishes there), the rest in a Task of its own.
+Also how an ``async def`` step function runs: in a Task of its own (eager on Python 3.12+: its
+first step inside ``ctx.run``), in a context of its own, its failures classified like a handler's.
 """
 
 from __future__ import annotations
