@@ -22,8 +22,8 @@ from .._errors import SdkUsageError
 from .._failures import AsTerminalError, check_as_terminal_error
 from .._middleware import Middleware
 from .attempt import Attempt, JournalMismatchOption
-from .deadlines import JournalDeadlines
-from .invoke import SERVER_HEADER, Receive, Scope, Send, _reject, drain_request, run_attempt
+from .deadlines import JournalDeadlines, Receive
+from .invoke import SERVER_HEADER, Scope, Send, _reject, drain_request, run_attempt
 from .limits import DEFAULT_JOURNAL_READ_TIMEOUT, RateLimitedLog, refuse_attempt
 from .rsgi import RsgiReceive, RsgiSend
 

@@ -252,11 +252,10 @@ class Attempt:
         self._runs.add(self._loop.create_task(self._execute_run(run, started, rest), context=context))
 
     def _propose_now(self, run: RunClosure, value: Any) -> bool:
-        """Propose a run's result from the loop, outside any Task; False if it cannot go as is.
+        """Propose a plain run's result from the loop callback; False if it cannot go as is.
 
-        It goes out with the next flush: that of a wait of the handler (woken here), else that of
-        a Task started for it. From ``ctx.run`` itself (an ``async def`` function that finished in
-        its first step) it goes with the handler's next wait, or its end, like any command.
+        It goes out with the next flush: that of a waiting handler (woken here), else that of a
+        Task started for it (the handler is busy with something else).
         """
         try:
             self._engine.propose_run_completion(run.handle, run.serde.encode(value))
@@ -264,13 +263,13 @@ class Attempt:
             return False
         if self._waiting:
             self._progress.set()
-        elif self._handler is not None and asyncio.current_task(self._loop) is not self._handler:
+        elif not self._ended:
             self._runs.add(self._loop.create_task(self._flush_soon()))
         return True
 
     async def _execute_run(self, run: RunClosure, started: float, rest: Awaitable[Any] | None = None) -> None:
+        # runs in the run's own context (start_run): running_run is set there
         handle, index, name, policy = run.handle, run.index, run.name, run.policy
-        running_run.set(self.context)  # this task and its worker thread: the context refuses use
         engine = self._engine
         try:
             try:
@@ -339,20 +338,22 @@ class Attempt:
             engine = self._engine
             data = engine.data_to_send()
             self._flushed_at, self._held_runs = engine.messages_written, 0
-            if (
-                self._hold_timer is not None
-            ):  # nothing held any more: and the timer would keep this attempt alive
-                self._hold_timer.cancel()
-                self._hold_timer = None
+            self._cancel_hold_timer()  # nothing is held any more
             if data:
                 await self._write(data, False)
 
     def _hold_run_commands(self) -> None:
         # A run that takes long (a blocking call, a retry's backoff in user code) still shows up
-        # in the journal soon: its RunCommand goes out after _RUN_COMMAND_HOLD at the latest, as
-        # does a result proposed while the handler was busy elsewhere.
+        # in the journal soon: its RunCommand goes out after _RUN_COMMAND_HOLD at the latest.
         if self._hold_timer is None:
             self._hold_timer = self._loop.call_later(_RUN_COMMAND_HOLD, self._flush_held)
+
+    def _cancel_hold_timer(self) -> None:
+        # Left to fire, a pending timer keeps this attempt alive for _RUN_COMMAND_HOLD after it is
+        # done: at thousands of attempts a second, that is GC work on attempts in older generations.
+        if self._hold_timer is not None:
+            self._hold_timer.cancel()
+            self._hold_timer = None
 
     def _flush_held(self) -> None:
         self._hold_timer = None
@@ -426,9 +427,7 @@ class Attempt:
         finally:
             self.await_scope.close()
             self._ended = True
-            if self._hold_timer is not None:
-                self._hold_timer.cancel()
-                self._hold_timer = None
+            self._cancel_hold_timer()
             for run in list(self._runs):
                 run.cancel()
         if not engine.closed:

@@ -18,8 +18,9 @@ from .._engine.engine import InvocationEngine
 from .._engine.errors import JournalReadTimeout
 
 Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
+"""ASGI ``receive`` (``invoke.py`` and ``app.py`` use this one)."""
 
-__all__ = ["JournalDeadlines"]
+__all__ = ["JournalDeadlines", "Receive"]
 
 _EXPIRED = -1.0  # in place of a reading attempt's deadline once the check cancelled it
 

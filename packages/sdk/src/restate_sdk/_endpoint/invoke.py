@@ -17,12 +17,11 @@ from .._engine.engine import InvocationEngine
 from .._engine.errors import LimitExceeded, ProtocolError
 from .._middleware import Middleware
 from .attempt import Attempt, JournalMismatchOption
-from .deadlines import JournalDeadlines
+from .deadlines import JournalDeadlines, Receive
 
 __all__ = ["drain_request", "run_attempt"]
 
 Scope = MutableMapping[str, Any]
-Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
 Send = Callable[[MutableMapping[str, Any]], Awaitable[None]]
 
 

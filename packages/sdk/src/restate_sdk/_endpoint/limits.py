@@ -13,7 +13,8 @@ import time
 
 from .._engine.engine import InvocationEngine
 from .._engine.errors import LimitExceeded
-from .invoke import SERVER_HEADER, Receive, Send, drain_request
+from .deadlines import Receive
+from .invoke import SERVER_HEADER, Send, drain_request
 
 __all__ = ["DEFAULT_JOURNAL_READ_TIMEOUT", "RateLimitedLog", "refuse_attempt"]
 
