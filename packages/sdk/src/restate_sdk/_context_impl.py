@@ -297,12 +297,24 @@ class InvocationContext(CallShortcuts):
         if not self._engine.is_completed(handle):
             if self._middleware:
                 fn = traced_run(self._middleware, name, fn)
-            policy = RunPolicy(
-                max_attempts, max_duration, initial_retry_interval, retry_interval_factor, max_retry_interval
-            )
+            if (
+                max_attempts is None
+                and max_duration is None
+                and initial_retry_interval is None
+                and retry_interval_factor is None
+                and max_retry_interval is None
+            ):
+                policy = _SERVER_POLICY
+            else:
+                policy = RunPolicy(
+                    max_attempts,
+                    max_duration,
+                    initial_retry_interval,
+                    retry_interval_factor,
+                    max_retry_interval,
+                )
             self._runtime.start_run(RunClosure(handle, index, name, fn, args, serde, policy))
-        run_serde = serde
-        return RestateFuture(self._runtime, handle, lambda v: run_serde.decode(v), f"ctx.run({name!r})")
+        return RestateFuture(self._runtime, handle, serde.decode, f"ctx.run({name!r})")
 
     # ---- timers ---------------------------------------------------------------------------------
 
@@ -541,6 +553,9 @@ class RunPolicy:
         if self.max_interval_ms is not None:
             delay = min(delay, self.max_interval_ms)
         return int(delay)
+
+
+_SERVER_POLICY = RunPolicy(None, None, None, None, None)  # no limits of its own (shared: never changed)
 
 
 def _target(fn: Callable[..., Any], expected: str) -> HandlerInfo:

@@ -21,6 +21,8 @@ import sys
 import time as _time
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Mapping, Sequence
 from datetime import timedelta
+from inspect import CO_COROUTINE
+from types import FunctionType
 from typing import Any, Literal, TypeVar
 
 from .._codecs import decode_input
@@ -59,7 +61,8 @@ Write = Callable[[bytes, bool], Awaitable[None]]
 """Send response body bytes; True ends the response."""
 
 _DRAIN_TIMEOUT = 5.0
-# How long the RunCommand of a run still executing may wait for the flush of the run's result.
+# How long the RunCommand of a run still executing may wait for the flush of the run's result
+# (at least; the check runs every half of it, so a command goes out within 1.5 times this).
 _RUN_COMMAND_HOLD = 0.05
 
 
@@ -86,12 +89,11 @@ class Attempt:
         self._lock = asyncio.Lock()
         # Unsent output that is only the RunCommands of runs still executing is held back: each
         # run's own flush carries it with the result, one DATA frame per step instead of two.
-        self._flushed_at = 0  # engine.messages_written when the buffer was last taken
-        self._held_runs = 0  # RunCommands written since then
-        self._hold_timer: asyncio.TimerHandle | None = None
-        self._waiting = 0  # waits blocked on _progress
+        self._flushed_at: int = 0  # engine.messages_written when the buffer was last taken
+        self._held_runs: int = 0  # RunCommands written since then
+        self._holding = False  # registered with _HELD (RunCommands held back)
         self._starting = False  # in start_run: a run Task taking its first step there (Python 3.12+)
-        self._progress = asyncio.Event()
+        self._progress = _Progress(self._loop)
         self._pump: asyncio.Task[None] | None = None
         self._handler: asyncio.Task[None] | None = None
         self._runs: set[asyncio.Task[None] | _ThreadedRun] = set()  # runs executing, and flush tasks
@@ -172,11 +174,7 @@ class Attempt:
             else:
                 await self.flush()
             self._start_input()
-            self._waiting += 1
-            try:
-                await self._progress.wait()
-            finally:
-                self._waiting -= 1
+            await self._progress.wait()
 
     async def completions(self, items: Sequence[tuple[Handle, T]]) -> AsyncIterator[T]:
         engine = self._engine
@@ -212,7 +210,10 @@ class Attempt:
         started = _time.monotonic()
         context = contextvars.copy_context()  # the run's own, as a Task would have: nothing leaks out
         context.run(running_run.set, self.context)  # ... and the context refuses use inside the run
-        if not inspect.iscoroutinefunction(run.fn):
+        fn = run.fn
+        if not (type(fn) is FunctionType and fn.__code__.co_flags & CO_COROUTINE) and not (
+            inspect.iscoroutinefunction(fn)
+        ):
             # A plain function may block: it runs on a worker thread, whose answer comes back as a
             # callback on the loop (no Task, unless it failed or returned an awaitable).
             job = _ThreadedRun(self, run, started, context)
@@ -261,7 +262,7 @@ class Attempt:
             self._engine.propose_run_completion(run.handle, run.serde.encode(value))
         except Exception:
             return False
-        if self._waiting:
+        if self._progress.waiting:
             self._progress.set()
         elif not self._ended:
             self._runs.add(self._loop.create_task(self._flush_soon()))
@@ -328,35 +329,44 @@ class Attempt:
                 await self.flush()
         finally:
             self._runs.discard(asyncio.current_task())  # type: ignore[arg-type]
-            self._progress.set()
+            if engine.input_closed or self._draining or engine.version >= 7:
+                # A waiting handler may have to act now: suspend (no input is coming), or send the V7
+                # AwaitingOn hint (it blocks with no run executing). Otherwise a run's end changes
+                # nothing for it: the result counts once the server's answer comes in, and the input
+                # wakes it then (one task switch per step less).
+                self._progress.set()
 
     # ---- input and output ------------------------------------------------------------------------
 
     async def flush(self) -> None:
         """Send what the engine wrote so far."""
+        if self._engine.messages_written == self._flushed_at and not self._lock.locked():
+            return  # all of it is out already (the usual case for a wait right after a run's flush)
         async with self._lock:
             engine = self._engine
             data = engine.data_to_send()
             self._flushed_at, self._held_runs = engine.messages_written, 0
-            self._cancel_hold_timer()  # nothing is held any more
+            self._release_held()  # nothing is held any more
             if data:
                 await self._write(data, False)
 
     def _hold_run_commands(self) -> None:
-        # A run that takes long (a blocking call, a retry's backoff in user code) still shows up
-        # in the journal soon: its RunCommand goes out after _RUN_COMMAND_HOLD at the latest.
-        if self._hold_timer is None:
-            self._hold_timer = self._loop.call_later(_RUN_COMMAND_HOLD, self._flush_held)
+        # A run that takes long (a blocking call, a retry's backoff in user code) still shows up in
+        # the journal soon: one check per event loop sends what was held for _RUN_COMMAND_HOLD (a
+        # timer per attempt and step cost ~3 µs of a ~40 µs step).
+        if not self._holding:
+            self._holding = True
+            _HELD.hold(self, self._loop)
 
-    def _cancel_hold_timer(self) -> None:
-        # Left to fire, a pending timer keeps this attempt alive for _RUN_COMMAND_HOLD after it is
-        # done: at thousands of attempts a second, that is GC work on attempts in older generations.
-        if self._hold_timer is not None:
-            self._hold_timer.cancel()
-            self._hold_timer = None
+    def _release_held(self) -> None:
+        # Also at the attempt's end: a held attempt left registered stays alive until the check.
+        if self._holding:
+            self._holding = False
+            _HELD.release(self, self._loop)
 
-    def _flush_held(self) -> None:
-        self._hold_timer = None
+    def flush_held(self) -> None:
+        """The check found this attempt's RunCommands held too long: send them."""
+        self._holding = False
         handler = self._handler
         unsent = self._engine.messages_written != self._flushed_at
         if unsent and handler is not None and not handler.done():
@@ -427,7 +437,7 @@ class Attempt:
         finally:
             self.await_scope.close()
             self._ended = True
-            self._cancel_hold_timer()
+            self._release_held()
             for run in list(self._runs):
                 run.cancel()
         if not engine.closed:
@@ -601,6 +611,80 @@ class Attempt:
             command_name=e.command_name,
             behavior=behavior,
         )
+
+
+class _HeldCommands:
+    """The attempts holding back RunCommands, per event loop, and each loop's periodic check."""
+
+    __slots__ = ("_loops",)
+
+    def __init__(self) -> None:
+        # per loop with a check pending: the attempts holding, and since when
+        self._loops: dict[asyncio.AbstractEventLoop, dict[Attempt, float]] = {}
+
+    def hold(self, attempt: Attempt, loop: asyncio.AbstractEventLoop) -> None:
+        held = self._loops.get(loop)
+        if held is None:
+            for closed in [other for other in self._loops if other.is_closed()]:
+                del self._loops[closed]  # its check never ran: the loop ended first
+            held = self._loops[loop] = {}
+            loop.call_later(_RUN_COMMAND_HOLD / 2, self._check, loop)
+        held[attempt] = loop.time()
+
+    def release(self, attempt: Attempt, loop: asyncio.AbstractEventLoop) -> None:
+        held = self._loops.get(loop)
+        if held is not None:
+            held.pop(attempt, None)
+
+    def _check(self, loop: asyncio.AbstractEventLoop) -> None:
+        held = self._loops[loop]
+        due = loop.time() - _RUN_COMMAND_HOLD
+        for attempt in [a for a, since in held.items() if since <= due]:
+            del held[attempt]
+            attempt.flush_held()
+        if held:
+            loop.call_later(_RUN_COMMAND_HOLD / 2, self._check, loop)
+        else:
+            del self._loops[loop]  # nothing held: the next hold starts the check again
+
+
+_HELD = _HeldCommands()
+
+
+class _Progress:
+    """Wakes the attempt's waits when something that may change their answer happened.
+
+    ``asyncio.Event`` with less to do per wait (it runs a few times per step): set, clear, wait.
+    """
+
+    __slots__ = ("_loop", "_set", "_waiters")
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._loop = loop
+        self._set = False
+        self._waiters: list[asyncio.Future[None]] = []
+
+    @property
+    def waiting(self) -> bool:
+        """Some wait is blocked here."""
+        return any(not w.done() for w in self._waiters)
+
+    def set(self) -> None:
+        self._set = True
+        if self._waiters:
+            waiters, self._waiters = self._waiters, []
+            for waiter in waiters:
+                if not waiter.done():  # a cancelled wait leaves its future here
+                    waiter.set_result(None)
+
+    def clear(self) -> None:
+        self._set = False
+
+    async def wait(self) -> None:
+        if not self._set:
+            waiter: asyncio.Future[None] = self._loop.create_future()
+            self._waiters.append(waiter)
+            await waiter
 
 
 class _ThreadedRun:

@@ -16,8 +16,9 @@ from .._definitions import HandlerInfo
 from .._engine.engine import InvocationEngine
 from .._engine.errors import LimitExceeded, ProtocolError
 from .._middleware import Middleware
-from .attempt import Attempt, JournalMismatchOption
+from .attempt import Attempt, JournalMismatchOption, Read, Write
 from .deadlines import JournalDeadlines, Receive
+from .rsgi import RsgiReceive, RsgiSend
 
 __all__ = ["drain_request", "run_attempt"]
 
@@ -55,14 +56,19 @@ async def run_attempt(
         }
     )
 
-    async def read() -> tuple[bytes, bool] | None:
+    async def asgi_read() -> tuple[bytes, bool] | None:
         msg = await receive()
         if msg["type"] == "http.disconnect":
             return None
         return msg.get("body", b""), not msg.get("more_body", False)
 
-    async def write(data: bytes, end: bool) -> None:
+    async def asgi_write(data: bytes, end: bool) -> None:
         await send({"type": "http.response.body", "body": data, "more_body": not end})
+
+    read: Read = asgi_read
+    write: Write = asgi_write
+    if isinstance(receive, RsgiReceive) and isinstance(send, RsgiSend):
+        read, write = receive.read, send.write  # granian's RSGI: no ASGI message per chunk
 
     attempt = Attempt(engine, info, read, write, attempt_headers, middleware, on_journal_mismatch)
     if active is not None:

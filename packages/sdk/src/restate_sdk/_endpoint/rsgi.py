@@ -42,17 +42,27 @@ class RsgiReceive:
         self._ended = False
 
     async def __call__(self) -> MutableMapping[str, Any]:
-        if self._ended:
+        chunk = await self.read()
+        if chunk is None:
             return {"type": "http.disconnect"}
+        return {"type": "http.request", "body": chunk[0], "more_body": not chunk[1]}
+
+    async def read(self) -> tuple[bytes, bool] | None:
+        """The next chunk and whether the body ended with it; None once the stream is gone.
+
+        The attempt reads with this directly (``attempt.Read``), without an ASGI message per chunk.
+        """
+        if self._ended:
+            return None
         try:
             chunk = await self._chunks.__anext__()
         except StopAsyncIteration:
             self._ended = True
-            return {"type": "http.request", "body": b"", "more_body": False}
+            return b"", True
         except Exception:  # granian's RSGIProtocolClosed / RSGIProtocolError: the stream is gone
             self._ended = True
-            return {"type": "http.disconnect"}
-        return {"type": "http.request", "body": chunk, "more_body": True}
+            return None
+        return chunk, False
 
 
 class RsgiSend:
@@ -81,21 +91,23 @@ class RsgiSend:
                 (k.decode("latin-1"), v.decode("latin-1")) for k, v in message.get("headers", ())
             ]
             return
-        if message["type"] != "http.response.body":
-            return
-        body: bytes = message.get("body", b"")
-        if self._stream is None:
+        if message["type"] == "http.response.body":
+            await self.write(message.get("body", b""), not message.get("more_body", False))
+
+    async def write(self, data: bytes, end: bool) -> None:
+        """Response body bytes; ``end`` ends the response (``attempt.Write``, no ASGI message)."""
+        stream = self._stream
+        if stream is None:
             if self.started:
                 return  # the response has ended already
             self.started = True
-            if not message.get("more_body", False):
-                self._protocol.response_bytes(self._status, self._headers, body)
+            if end:
+                self._protocol.response_bytes(self._status, self._headers, data)
                 return
-            self._stream = self._protocol.response_stream(self._status, self._headers)
-        stream = self._stream
-        if not message.get("more_body", False):
+            stream = self._stream = self._protocol.response_stream(self._status, self._headers)
+        if end:
             # granian ends a streamed response when its transport is freed: drop ours now rather
             # than whenever the garbage collector breaks a reference cycle through this object
             self._stream = None
-        if body:
-            await stream.send_bytes(body)
+        if data:
+            await stream.send_bytes(data)
