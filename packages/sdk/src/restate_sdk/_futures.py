@@ -66,7 +66,7 @@ class RestateFuture(TracksAwait, Generic[T]):
         self._handle = handle
         self._map = mapper
         self._value: Any = _UNSET
-        scope = cast(AwaitScope | None, getattr(waiting, "await_scope", None)) if what else None
+        scope: AwaitScope | None = getattr(waiting, "await_scope", None) if what else None
         if scope is not None and what is not None:
             self._track_unawaited(scope, what)
         else:

@@ -512,7 +512,7 @@ def encode_message(msg: Any) -> bytes:
     Zero scalars, empty strings and bytes are left out unless the field is optional (a oneof arm or
     proto3 ``optional``); ``None`` is always left out.
     """
-    cls = cast(type[Any], type(msg))
+    cls: type[Any] = msg.__class__
     rows = _ENCODERS.get(cls)
     if rows is None:  # not `or`: a message without fields (EndMessage) has an empty table
         rows = _encoder_rows(cls)
