@@ -7,6 +7,7 @@ first step inside ``ctx.run``), in a context of its own, its failures classified
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import contextvars
 import time
 from collections.abc import MutableMapping
@@ -80,6 +81,15 @@ async def endless_async() -> str:
 async def busy_while_step(ctx: restate.Context) -> str:
     step = ctx.run("quick", quick)
     await asyncio.sleep(0.5)  # not a durable wait: the step's result must not wait for it
+    return await step
+
+
+@svc.handler()
+async def gave_up_then_busy(ctx: restate.Context) -> str:
+    step = ctx.run("slow", slow)
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(step, 0.05)  # a wait given up: it must not count as one still waiting
+    await asyncio.sleep(0.6)  # busy elsewhere when the step returns: its result must go out anyway
     return await step
 
 
@@ -203,6 +213,14 @@ async def test_a_steps_result_goes_out_while_the_handler_is_busy_elsewhere() -> 
     writes = await invoke("busy_while_step")
     assert writes[0][1] == RUN + PROPOSAL
     assert writes[0][0] - began < 0.4
+
+
+async def test_a_steps_result_goes_out_after_the_handler_gave_up_waiting_for_it() -> None:
+    began = time.monotonic()
+    writes = await invoke("gave_up_then_busy")
+    proposals = [t for t, body in writes if m.MessageType.PROPOSE_RUN_COMPLETION in dict(frames(body))]
+    assert len(proposals) == 1
+    assert proposals[0] - began < 0.5  # with the run (0.3 s), not after the handler's sleep (0.65 s)
 
 
 async def test_other_commands_go_out_at_once() -> None:

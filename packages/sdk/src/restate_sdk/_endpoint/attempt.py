@@ -666,16 +666,15 @@ class _Progress:
 
     @property
     def waiting(self) -> bool:
-        """Some wait is blocked here."""
-        return any(not w.done() for w in self._waiters)
+        """Some wait is blocked here (and not woken yet)."""
+        return bool(self._waiters)
 
     def set(self) -> None:
         self._set = True
         if self._waiters:
             waiters, self._waiters = self._waiters, []
             for waiter in waiters:
-                if not waiter.done():  # a cancelled wait leaves its future here
-                    waiter.set_result(None)
+                waiter.set_result(None)
 
     def clear(self) -> None:
         self._set = False
@@ -684,7 +683,12 @@ class _Progress:
         if not self._set:
             waiter: asyncio.Future[None] = self._loop.create_future()
             self._waiters.append(waiter)
-            await waiter
+            try:
+                await waiter
+            except asyncio.CancelledError:
+                if waiter in self._waiters:
+                    self._waiters.remove(waiter)
+                raise
 
 
 class _ThreadedRun:
