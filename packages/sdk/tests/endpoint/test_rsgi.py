@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import gc
 import weakref
 from collections.abc import AsyncIterator
@@ -31,6 +32,14 @@ async def nap(ctx: restate.Context) -> None:
 @svc.handler()
 async def broken(ctx: restate.Context) -> None:
     raise RuntimeError("boom")
+
+
+@svc.handler()
+async def steps(ctx: restate.Context) -> int:
+    total = 0
+    for i in range(3):
+        total += await ctx.run(f"step{i}", lambda i=i: i + 1)  # plain functions: worker threads
+    return total
 
 
 APP = restate.app([svc])
@@ -164,6 +173,95 @@ async def test_the_stream_transport_is_let_go_once_the_response_ended() -> None:
     # a message after the end is dropped, never a second response
     await send({"type": "http.response.body", "body": b"late", "more_body": False})
     assert protocol.response is None
+
+
+class PyEmptyAwaitable:
+    """What granian 2.x's stream transport returns from send_bytes: already finished (same name)."""
+
+    def __await__(self) -> Any:
+        return iter(())
+
+
+class AtOnceTransport:
+    """Like granian's: send_bytes takes the bytes at the call; answers each run proposal as restate-server."""
+
+    def __init__(self, inbox: asyncio.Queue[bytes | None]) -> None:
+        self.chunks: list[bytes] = []
+        self.inbox = inbox
+
+    def send_bytes(self, data: bytes) -> PyEmptyAwaitable:
+        self.chunks.append(data)
+        for msg in messages(data):
+            if isinstance(msg, m.ProposeRunCompletionMessage):
+                done = m.NotificationMessage(completion_id=msg.result_completion_id, value=msg.value)
+                payload = m.encode_message(done)
+                self.inbox.put_nowait(encode_header(m.MessageType.RUN_COMPLETION, len(payload)) + payload)
+            elif isinstance(msg, m.EndMessage):
+                self.inbox.put_nowait(None)
+        return PyEmptyAwaitable()
+
+
+class BidiProtocol(Protocol):
+    def __init__(self, first: bytes) -> None:
+        super().__init__([])
+        self.inbox: asyncio.Queue[bytes | None] = asyncio.Queue()
+        self.inbox.put_nowait(first)
+
+    async def _chunks(self) -> AsyncIterator[bytes]:
+        while (chunk := await self.inbox.get()) is not None:
+            yield chunk
+
+    def response_stream(self, status: int, headers: list[tuple[str, str]]) -> Any:
+        self.status, self.headers = status, dict(headers)
+        self.transport = AtOnceTransport(self.inbox)  # type: ignore[assignment]
+        return self.transport
+
+
+async def test_steps_on_a_transport_that_sends_at_once_go_out_one_write_each(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    awaited: list[bool] = []  # the writes that went through the awaited path (end of response or not)
+    write = RsgiSend.write
+
+    async def counting_write(self: RsgiSend, data: bytes, end: bool) -> None:
+        awaited.append(end)
+        await write(self, data, end)
+
+    monkeypatch.setattr(RsgiSend, "write", counting_write)
+    protocol = BidiProtocol(invocation(b""))
+    await asyncio.wait_for(APP.__rsgi__(Scope("/invoke/RsgiGreeter/steps", CT), protocol), 10)
+    # the first step's write starts the stream (and shows the transport sends at once); the results of
+    # the next two are sent from the run workers' callbacks, without a flush; then the end
+    assert awaited == [False, True]
+    assert protocol.transport is not None
+    writes = [[type(x).__name__ for x in messages(chunk)] for chunk in protocol.transport.chunks]
+    assert writes == [["RunCommandMessage", "ProposeRunCompletionMessage"]] * 3 + [
+        ["OutputCommandMessage", "EndMessage"]
+    ]
+    output = messages(protocol.transport.chunks[-1])[0]
+    assert output.value == b"6"
+
+
+async def test_the_sender_is_there_only_while_a_response_streams_on_a_transport_that_sends_at_once() -> None:
+    protocol = BidiProtocol(b"")
+    send = RsgiSend(protocol)
+    await send({"type": "http.response.start", "status": 200, "headers": []})
+    assert send.sender() is None  # not streaming yet
+    await send.write(b"one", False)
+    sender = send.sender()
+    assert sender is not None
+    sender(b"two")
+    assert protocol.transport is not None and protocol.transport.chunks == [b"one", b"two"]
+    await send.write(b"", True)
+    assert send.sender() is None  # the response ended
+
+
+async def test_no_sender_on_a_transport_that_really_waits() -> None:
+    protocol = Protocol([])
+    send = RsgiSend(protocol)
+    await send({"type": "http.response.start", "status": 200, "headers": []})
+    await send.write(b"one", False)  # Transport.send_bytes is a coroutine function
+    assert send.sender() is None
 
 
 async def test_receive_reads_chunks_then_the_end_then_disconnect() -> None:

@@ -78,8 +78,11 @@ class Attempt:
         attempt_headers: Mapping[str, str],
         middleware: Sequence[Middleware] = (),
         on_journal_mismatch: JournalMismatchOption = "retry",
+        sender: Callable[[], Callable[[bytes], object] | None] | None = None,
     ) -> None:
         self._engine = engine
+        # where the server takes bytes at once (granian RSGI), the function that sends them so
+        self._sender = sender
         self._on_journal_mismatch: JournalMismatchOption = on_journal_mismatch
         self._info = info
         self._read = read
@@ -255,18 +258,29 @@ class Attempt:
     def _propose_now(self, run: RunClosure, value: Any) -> bool:
         """Propose a plain run's result from the loop callback; False if it cannot go as is.
 
-        It goes out with the next flush: that of a waiting handler (woken here), else that of a
-        Task started for it (the handler is busy with something else).
+        It goes out at once where the server allows (granian RSGI), else with the next flush: that
+        of a waiting handler (woken here), or that of a Task started for it (the handler is busy
+        with something else).
         """
         try:
             self._engine.propose_run_completion(run.handle, run.serde.encode(value))
         except Exception:
             return False
-        if self._progress.waiting:
+        if self._flush_now():
+            if self._run_end_matters():
+                self._progress.set()
+        elif self._progress.waiting:
             self._progress.set()
         elif not self._ended:
             self._runs.add(self._loop.create_task(self._flush_soon()))
         return True
+
+    def _run_end_matters(self) -> bool:
+        # Whether a waiting handler may have to act on a run's end: suspend (no input is coming), or
+        # send the V7 AwaitingOn hint (it blocks with no run executing). Otherwise the result counts
+        # once the server's answer comes in, and the input wakes it then.
+        engine = self._engine
+        return engine.input_closed or self._draining or engine.version >= 7
 
     async def _execute_run(self, run: RunClosure, started: float, rest: Awaitable[Any] | None = None) -> None:
         # runs in the run's own context (start_run): running_run is set there
@@ -329,11 +343,7 @@ class Attempt:
                 await self.flush()
         finally:
             self._runs.discard(asyncio.current_task())  # type: ignore[arg-type]
-            if engine.input_closed or self._draining or engine.version >= 7:
-                # A waiting handler may have to act now: suspend (no input is coming), or send the V7
-                # AwaitingOn hint (it blocks with no run executing). Otherwise a run's end changes
-                # nothing for it: the result counts once the server's answer comes in, and the input
-                # wakes it then (one task switch per step less).
+            if self._run_end_matters():  # else no wake-up: one task switch per step less
                 self._progress.set()
 
     # ---- input and output ------------------------------------------------------------------------
@@ -342,6 +352,8 @@ class Attempt:
         """Send what the engine wrote so far."""
         if self._engine.messages_written == self._flushed_at and not self._lock.locked():
             return  # all of it is out already (the usual case for a wait right after a run's flush)
+        if self._flush_now():
+            return
         async with self._lock:
             engine = self._engine
             data = engine.data_to_send()
@@ -349,6 +361,25 @@ class Attempt:
             self._release_held()  # nothing is held any more
             if data:
                 await self._write(data, False)
+
+    def _flush_now(self) -> bool:
+        """Send what the engine wrote without awaiting, where the server takes bytes at once.
+
+        False if it cannot (another server, the response not streaming yet, a write in progress):
+        then nothing was taken, and the caller flushes the usual way.
+        """
+        if self._sender is None or self._lock.locked():
+            return False
+        send = self._sender()
+        if send is None:
+            return False
+        engine = self._engine
+        if engine.messages_written != self._flushed_at:
+            data = engine.data_to_send()
+            self._flushed_at, self._held_runs = engine.messages_written, 0
+            self._release_held()
+            send(data)
+        return True
 
     def _hold_run_commands(self) -> None:
         # A run that takes long (a blocking call, a retry's backoff in user code) still shows up in
@@ -369,7 +400,7 @@ class Attempt:
         self._holding = False
         handler = self._handler
         unsent = self._engine.messages_written != self._flushed_at
-        if unsent and handler is not None and not handler.done():
+        if unsent and handler is not None and not handler.done() and not self._flush_now():
             self._runs.add(self._loop.create_task(self._flush_soon()))
 
     async def _flush_soon(self) -> None:

@@ -67,10 +67,12 @@ async def run_attempt(
 
     read: Read = asgi_read
     write: Write = asgi_write
+    sender = None
     if isinstance(receive, RsgiReceive) and isinstance(send, RsgiSend):
         read, write = receive.read, send.write  # granian's RSGI: no ASGI message per chunk
+        sender = send.sender  # and, once the response streams, bytes out without awaiting
 
-    attempt = Attempt(engine, info, read, write, attempt_headers, middleware, on_journal_mismatch)
+    attempt = Attempt(engine, info, read, write, attempt_headers, middleware, on_journal_mismatch, sender)
     if active is not None:
         active.add(attempt)
     try:

@@ -8,14 +8,17 @@ adapters translate them.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, MutableMapping
+from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
 from typing import Any, Protocol
 
 __all__ = ["RsgiReceive", "RsgiSend"]
 
+# What granian's RSGI stream transport returns from send_bytes once the bytes are out (granian 2.x)
+_SENT_AT_THE_CALL = "PyEmptyAwaitable"
+
 
 class RsgiStreamTransport(Protocol):
-    async def send_bytes(self, data: bytes) -> None: ...
+    def send_bytes(self, data: bytes) -> Awaitable[None]: ...
 
 
 class RsgiHTTPProtocol(Protocol):
@@ -72,7 +75,7 @@ class RsgiSend:
     together; anything else is streamed, and the stream ends with the message that says so.
     """
 
-    __slots__ = ("_headers", "_protocol", "_status", "_stream", "started")
+    __slots__ = ("_headers", "_protocol", "_sends_at_once", "_status", "_stream", "started")
 
     # granian (hyper) lets a response end while the request body still streams; see invoke._ends_early
     ends_early = True
@@ -82,6 +85,7 @@ class RsgiSend:
         self._status = 500
         self._headers: list[tuple[str, str]] = []
         self._stream: RsgiStreamTransport | None = None
+        self._sends_at_once = False
         self.started = False
 
     async def __call__(self, message: MutableMapping[str, Any]) -> None:
@@ -110,4 +114,17 @@ class RsgiSend:
             # than whenever the garbage collector breaks a reference cycle through this object
             self._stream = None
         if data:
-            await stream.send_bytes(data)
+            sent = stream.send_bytes(data)
+            if type(sent).__name__ == _SENT_AT_THE_CALL:
+                self._sends_at_once = not end
+            await sent
+
+    def sender(self) -> Callable[[bytes], object] | None:
+        """A function that sends streamed body bytes at once, if granian does; else None.
+
+        granian's stream transport (2.x) puts the bytes into the response at the call and returns an
+        awaitable that is already finished: then an attempt can send from a loop callback (a run
+        worker's result) without a Task or a wake-up. Learnt from the first streamed write; None
+        before it, after the end, and on a granian that really waits.
+        """
+        return self._stream.send_bytes if self._sends_at_once and self._stream is not None else None
