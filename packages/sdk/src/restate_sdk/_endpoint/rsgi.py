@@ -2,8 +2,9 @@
 
 ``restate_sdk.serve`` runs granian with RSGI: a complete response goes out in one synchronous call
 (``response_bytes``) instead of awaited ASGI messages, each of which crosses from the event loop to
-granian's Rust thread and back. The endpoint code keeps speaking ASGI messages; these two small
-adapters translate them.
+granian's Rust thread and back. The endpoint code speaks ASGI messages, which these two small
+adapters translate; an attempt, once its journal is in, reads and writes bytes through them
+directly (``RsgiReceive.read``, ``RsgiSend.write``, ``RsgiSend.sender``).
 """
 
 from __future__ import annotations
