@@ -297,22 +297,9 @@ class InvocationContext(CallShortcuts):
         if not self._engine.is_completed(handle):
             if self._middleware:
                 fn = traced_run(self._middleware, name, fn)
-            if (
-                max_attempts is None
-                and max_duration is None
-                and initial_retry_interval is None
-                and retry_interval_factor is None
-                and max_retry_interval is None
-            ):
-                policy = _SERVER_POLICY
-            else:
-                policy = RunPolicy(
-                    max_attempts,
-                    max_duration,
-                    initial_retry_interval,
-                    retry_interval_factor,
-                    max_retry_interval,
-                )
+            policy = RunPolicy.of(
+                max_attempts, max_duration, initial_retry_interval, retry_interval_factor, max_retry_interval
+            )
             self._runtime.start_run(RunClosure(handle, index, name, fn, args, serde, policy))
         return RestateFuture(self._runtime, handle, serde.decode, f"ctx.run({name!r})")
 
@@ -540,6 +527,20 @@ class RunPolicy:
         self.initial_ms = _ms(initial) if initial is not None else None
         self.factor = factor if factor is not None else 2.0
         self.max_interval_ms = _ms(max_interval) if max_interval is not None else None
+
+    @classmethod
+    def of(
+        cls,
+        max_attempts: int | None,
+        max_duration: timedelta | None,
+        initial: timedelta | None,
+        factor: float | None,
+        max_interval: timedelta | None,
+    ) -> RunPolicy:
+        """The policy for these options; one shared object when none is set (most runs)."""
+        if (max_attempts, max_duration, initial, factor, max_interval) == (None, None, None, None, None):
+            return _SERVER_POLICY
+        return cls(max_attempts, max_duration, initial, factor, max_interval)
 
     def exhausted(self, attempts: int, spent_ms: int) -> bool:
         if self.max_attempts is not None and attempts >= self.max_attempts:

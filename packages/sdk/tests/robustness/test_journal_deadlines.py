@@ -51,7 +51,7 @@ async def test_only_the_late_read_times_out_and_the_watch_ends_with_the_reads() 
     assert quick is True and quick_engine.ready
     assert 0.2 <= time.monotonic() - started < 1.0
     await asyncio.sleep(0.1)  # one more check period: nothing is left to watch
-    assert deadlines._watches == {}  # pyright: ignore[reportPrivateUsage]
+    assert deadlines._checks.loops == {}  # pyright: ignore[reportPrivateUsage]
 
 
 async def test_a_cancellation_from_elsewhere_stays_a_cancellation() -> None:
@@ -74,4 +74,4 @@ def test_each_event_loop_gets_its_own_check() -> None:
 
     for _ in range(2):
         assert isinstance(asyncio.run(asyncio.wait_for(one(), 2)), JournalReadTimeout)
-    assert len(deadlines._watches) == 1  # pyright: ignore[reportPrivateUsage]  # the closed loops' are dropped
+    assert len(deadlines._checks.loops) == 1  # pyright: ignore[reportPrivateUsage]  # the closed loops' are dropped

@@ -49,6 +49,7 @@ from .._middleware import AttemptInfo, AttemptOutcome, Middleware, open_attempt
 from .._sync_context import BlockingContext
 from .._threads import executor, submit_blocking
 from .._unawaited import AwaitScope
+from .deadlines import LoopDeadlines
 
 __all__ = ["Attempt", "JournalMismatchOption", "Read", "Write"]
 
@@ -213,10 +214,7 @@ class Attempt:
         started = _time.monotonic()
         context = contextvars.copy_context()  # the run's own, as a Task would have: nothing leaks out
         context.run(running_run.set, self.context)  # ... and the context refuses use inside the run
-        fn = run.fn
-        if not (type(fn) is FunctionType and fn.__code__.co_flags & CO_COROUTINE) and not (
-            inspect.iscoroutinefunction(fn)
-        ):
+        if not _is_async(run.fn):
             # A plain function may block: it runs on a worker thread, whose answer comes back as a
             # callback on the loop (no Task, unless it failed or returned an awaitable).
             job = _ThreadedRun(self, run, started, context)
@@ -355,12 +353,16 @@ class Attempt:
         if self._flush_now():
             return
         async with self._lock:
-            engine = self._engine
-            data = engine.data_to_send()
-            self._flushed_at, self._held_runs = engine.messages_written, 0
-            self._release_held()  # nothing is held any more
+            data = self._take_output()
             if data:
                 await self._write(data, False)
+
+    def _take_output(self) -> bytes:
+        """What the engine wrote since the last flush; nothing is held back any more."""
+        engine = self._engine
+        self._flushed_at, self._held_runs = engine.messages_written, 0
+        self._release_held()
+        return engine.data_to_send()
 
     def _flush_now(self) -> bool:
         """Send what the engine wrote without awaiting, where the server takes bytes at once.
@@ -373,12 +375,8 @@ class Attempt:
         send = self._sender()
         if send is None:
             return False
-        engine = self._engine
-        if engine.messages_written != self._flushed_at:
-            data = engine.data_to_send()
-            self._flushed_at, self._held_runs = engine.messages_written, 0
-            self._release_held()
-            send(data)
+        if self._engine.messages_written != self._flushed_at:
+            send(self._take_output())
         return True
 
     def _hold_run_commands(self) -> None:
@@ -387,17 +385,16 @@ class Attempt:
         # timer per attempt and step cost ~3 µs of a ~40 µs step).
         if not self._holding:
             self._holding = True
-            _HELD.hold(self, self._loop)
+            _HELD.add(self._loop, self, self._loop.time() + _RUN_COMMAND_HOLD)
 
     def _release_held(self) -> None:
         # Also at the attempt's end: a held attempt left registered stays alive until the check.
         if self._holding:
             self._holding = False
-            _HELD.release(self, self._loop)
+            _HELD.discard(self._loop, self)
 
     def flush_held(self) -> None:
-        """The check found this attempt's RunCommands held too long: send them."""
-        self._holding = False
+        """The check found this attempt's RunCommands held too long: send them (that releases it)."""
         handler = self._handler
         unsent = self._engine.messages_written != self._flushed_at
         if unsent and handler is not None and not handler.done() and not self._flush_now():
@@ -644,42 +641,8 @@ class Attempt:
         )
 
 
-class _HeldCommands:
-    """The attempts holding back RunCommands, per event loop, and each loop's periodic check."""
-
-    __slots__ = ("_loops",)
-
-    def __init__(self) -> None:
-        # per loop with a check pending: the attempts holding, and since when
-        self._loops: dict[asyncio.AbstractEventLoop, dict[Attempt, float]] = {}
-
-    def hold(self, attempt: Attempt, loop: asyncio.AbstractEventLoop) -> None:
-        held = self._loops.get(loop)
-        if held is None:
-            for closed in [other for other in self._loops if other.is_closed()]:
-                del self._loops[closed]  # its check never ran: the loop ended first
-            held = self._loops[loop] = {}
-            loop.call_later(_RUN_COMMAND_HOLD / 2, self._check, loop)
-        held[attempt] = loop.time()
-
-    def release(self, attempt: Attempt, loop: asyncio.AbstractEventLoop) -> None:
-        held = self._loops.get(loop)
-        if held is not None:
-            held.pop(attempt, None)
-
-    def _check(self, loop: asyncio.AbstractEventLoop) -> None:
-        held = self._loops[loop]
-        due = loop.time() - _RUN_COMMAND_HOLD
-        for attempt in [a for a, since in held.items() if since <= due]:
-            del held[attempt]
-            attempt.flush_held()
-        if held:
-            loop.call_later(_RUN_COMMAND_HOLD / 2, self._check, loop)
-        else:
-            del self._loops[loop]  # nothing held: the next hold starts the check again
-
-
-_HELD = _HeldCommands()
+# Attempts holding RunCommands back: one check per loop sends what was held _RUN_COMMAND_HOLD.
+_HELD = LoopDeadlines["Attempt"](_RUN_COMMAND_HOLD / 2, lambda attempt: attempt.flush_held())
 
 
 class _Progress:
@@ -742,6 +705,13 @@ class _ThreadedRun:
     def cancel(self) -> None:
         """The attempt ended: the function runs on (a thread cannot be stopped), its outcome is dropped."""
         self.cancelled = True
+
+
+def _is_async(fn: Callable[..., Any]) -> bool:
+    # a plain `async def` function from its code flags, per step; anything else as inspect says
+    if type(fn) is FunctionType and fn.__code__.co_flags & CO_COROUTINE:
+        return True
+    return inspect.iscoroutinefunction(fn)
 
 
 async def _returned(value: Any) -> Any:
