@@ -328,3 +328,58 @@ def _whole(protocol: Protocol) -> tuple[int, dict[str, str], bytes]:
         return protocol.response
     assert protocol.transport is not None
     return protocol.status, protocol.headers, b"".join(protocol.transport.chunks)
+
+
+class ResetProtocol(Protocol):
+    """granian's body after the client reset the stream: b"" for every read, never an end or an error."""
+
+    def __init__(self, body: list[bytes]) -> None:
+        super().__init__(body)
+        self.reads = 0
+
+    async def _chunks(self) -> AsyncIterator[bytes]:
+        for chunk in self.body:
+            self.reads += 1
+            yield chunk
+        while True:
+            self.reads += 1
+            await asyncio.sleep(0)
+            yield b""
+
+
+async def test_a_reset_streams_endless_empty_chunks_read_as_a_disconnect() -> None:
+    protocol = ResetProtocol([b"a"])
+    receive = RsgiReceive(protocol)
+    assert await receive.read() == (b"a", False)
+    empties = 0
+    while (chunk := await receive.read()) is not None:
+        assert chunk == (b"", False)
+        empties += 1
+        assert empties < 100, "read on forever"
+    assert 1 <= empties <= 10
+    reads = protocol.reads
+    assert await receive.read() is None
+    assert protocol.reads == reads  # nothing more is read from a broken body
+
+
+async def test_a_body_that_ends_with_empty_chunks_still_ends() -> None:
+    # an empty END_STREAM DATA frame, then granian's own empty chunk at the end, then the end
+    receive = RsgiReceive(Protocol([b"a", b"", b""]))
+    assert [await receive.read() for _ in range(4)] == [
+        (b"a", False),
+        (b"", False),
+        (b"", False),
+        (b"", True),
+    ]
+
+
+async def test_an_attempt_whose_stream_is_reset_while_it_waits_ends_instead_of_reading_on() -> None:
+    # the handler waits on a sleep; restate-server resets the stream (the invocation was killed,
+    # say): the attempt suspends and ends, rather than reading empty chunks at full CPU forever
+    protocol = ResetProtocol([invocation(b"")])
+    await asyncio.wait_for(APP.__rsgi__(Scope("/invoke/RsgiGreeter/nap", CT), protocol), 5)
+    assert protocol.reads < 20
+    assert protocol.transport is not None
+    out = messages(b"".join(protocol.transport.chunks))
+    assert isinstance(out[0], m.SleepCommandMessage)
+    assert isinstance(out[-1], m.SuspensionMessage)

@@ -16,6 +16,11 @@ __all__ = ["RsgiReceive", "RsgiSend"]
 
 # What granian's RSGI stream transport returns from send_bytes once the bytes are out (granian 2.x)
 _SENT_AT_THE_CALL = "PyEmptyAwaitable"
+# Empty chunks in a row after which a request body counts as broken. granian (2.x) hands out b"" for
+# every read of a body whose stream was reset (hyper keeps returning the error, granian maps it to
+# b""), never an exception or the end: read on, an attempt would spin at full CPU for the process's
+# life. A body that ends normally gives at most two (an empty END_STREAM frame, then the end).
+_BROKEN_AFTER_EMPTY = 8
 
 
 class RsgiStreamTransport(Protocol):
@@ -36,14 +41,16 @@ class RsgiReceive:
     """ASGI ``receive`` over an RSGI request body: ``http.request`` chunks, then the end of it.
 
     A body that breaks off (the client reset the stream, or the connection went away) reads as
-    ``http.disconnect``, as it does under an ASGI server.
+    ``http.disconnect``, as it does under an ASGI server; granian reports a reset stream as empty
+    chunks without end, so a run of them counts as that too.
     """
 
-    __slots__ = ("_chunks", "_ended")
+    __slots__ = ("_chunks", "_empty", "_ended")
 
     def __init__(self, protocol: RsgiHTTPProtocol) -> None:
         self._chunks = protocol.__aiter__()
         self._ended = False
+        self._empty = 0  # empty chunks in a row
 
     async def __call__(self) -> MutableMapping[str, Any]:
         chunk = await self.read()
@@ -66,6 +73,13 @@ class RsgiReceive:
         except Exception:  # granian's RSGIProtocolClosed / RSGIProtocolError: the stream is gone
             self._ended = True
             return None
+        if chunk:
+            self._empty = 0
+        else:
+            self._empty += 1
+            if self._empty >= _BROKEN_AFTER_EMPTY:  # a reset stream: see _BROKEN_AFTER_EMPTY
+                self._ended = True
+                return None
         return chunk, False
 
 
