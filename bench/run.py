@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import datetime as dt
+import itertools
 import json
 import os
 import platform
@@ -26,7 +27,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -83,7 +84,7 @@ class Variant:
         return f"{self.app} SDK ({how}{server}, {loop})"
 
     def serves(self, workload: str) -> bool:
-        return not self.workloads or workload in self.workloads
+        return not self.workloads or family(workload) in self.workloads
 
 
 VARIANTS = {
@@ -130,6 +131,26 @@ class Workload:
     concurrency: int
     request: Callable[[str], RequestFactory]  # service-name prefix -> request factory
     expect: bytes
+
+
+def family(workload: str) -> str:
+    """The workload a copy at another number in flight (``run10@c8``, ``--in-flight``) was made from."""
+    return workload.split("@", 1)[0]
+
+
+def at_in_flight(workload: Workload, n: int) -> Workload:
+    """``workload`` with ``n`` requests in flight: ``--in-flight``'s copies, named ``<workload>@c<n>``."""
+    description = workload.description.replace(f"{workload.concurrency} in flight", f"{n} in flight")
+    if description == workload.description:
+        description += f"; {n} in flight"
+    return replace(workload, name=f"{workload.name}@c{n}", description=description, concurrency=n)
+
+
+def select_workloads(only: list[str] | None, in_flight: list[int] | None) -> list[Workload]:
+    selected = [w for w in WORKLOADS if not only or w.name in only]
+    if in_flight:
+        selected = [at_in_flight(w, n) for w in selected for n in in_flight]
+    return selected
 
 
 def _fixed(path: str, body: bytes) -> Callable[[str], RequestFactory]:
@@ -425,8 +446,67 @@ def _three_way(by: dict[tuple[str, str], Measurement], workloads: list[Workload]
     return lines
 
 
+def _at_rate(points: list[tuple[float, float]], rate: float) -> float | None:
+    """Linear interpolation of (req/s, value) points at ``rate``; None outside the measured rates."""
+    points = sorted(points)
+    for (r0, v0), (r1, v1) in itertools.pairwise(points):
+        if r0 <= rate <= r1:
+            return v0 if r1 == r0 else v0 + (v1 - v0) * (rate - r0) / (r1 - r0)
+    return None
+
+
+def _same_rate(results: list[Measurement]) -> list[str]:
+    """ours against each other variant at ours' request rate, from --in-flight's series.
+
+    restate-server's CPU per request falls as the request rate rises (it batches more), so at a fixed
+    number in flight a slower endpoint also costs the server more per request; comparing at the same
+    rate separates what the endpoint makes the server do from how fast it is.
+    """
+    series: dict[tuple[str, str], list[Measurement]] = {}
+    for r in results:
+        if "@" in r.workload and r.ok:
+            series.setdefault((family(r.workload), r.variant), []).append(r)
+    rows: list[str] = []
+    for (fam, variant), theirs in series.items():
+        ours = series.get((fam, "ours"))
+        if variant == "ours" or ours is None or len(theirs) < 2:
+            continue
+        server = [(m.load.throughput, m.per_request_ms(m.server_cpu)) for m in theirs]
+        sdk = [(m.load.throughput, m.per_request_ms(m.sdk_cpu)) for m in theirs]
+        for o in sorted(ours, key=lambda m: m.load.throughput):
+            rate = o.load.throughput
+            their_server, their_sdk = _at_rate(server, rate), _at_rate(sdk, rate)
+            our_server, our_sdk = o.per_request_ms(o.server_cpu), o.per_request_ms(o.sdk_cpu)
+            if their_server is None or their_sdk is None:
+                rows.append(
+                    f"| {o.workload} | {variant} | {rate:.1f} | {our_server:.3f} | outside {variant}'s rates | | {our_sdk:.3f} | | |"
+                )
+                continue
+            rows.append(
+                f"| {o.workload} | {variant} | {rate:.1f} | {our_server:.3f} | {their_server:.3f} "
+                f"| {our_server / their_server:.2f}x | {our_sdk:.3f} | {their_sdk:.3f} | {our_sdk / their_sdk:.2f}x |"
+            )
+    if not rows:
+        return []
+    return [
+        "",
+        "## At the same request rate (`--in-flight`)",
+        "",
+        "restate-server's CPU per request falls as the request rate rises (it batches more), so at a "
+        "fixed number in flight a slower endpoint also costs the server more per request. Here each of "
+        "ours' points is set against the other variant's CPU per request at ours' request rate, "
+        "interpolated between that variant's two nearest points (each variant ran at every number in flight).",
+        "",
+        "| workload | vs | ours req/s | ours restate-server CPU/req ms | theirs at that rate | ratio "
+        "| ours SDK CPU/req ms | theirs at that rate | ratio |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|",
+        *rows,
+    ]
+
+
 def write_results(
     path: Path,
+    selected: list[Workload],
     results: list[Measurement],
     variants: list[Variant],
     micro: dict[str, dict[str, float]] | None,
@@ -434,7 +514,7 @@ def write_results(
     meta: dict[str, str],
 ) -> None:
     by = {(r.workload, r.variant): r for r in results}
-    workloads = [w for w in WORKLOADS if any(r.workload == w.name for r in results)]
+    workloads = [w for w in selected if any(r.workload == w.name for r in results)]
     lines = [
         "# Benchmark: restate_sdk (ours) vs the official restate-sdk and the TypeScript SDK",
         "",
@@ -499,6 +579,7 @@ def write_results(
                 f"| {w.name} | {_ratio(a.load.throughput, b.load.throughput)} | {_round_range(a, b)} "
                 f"| {cpu_a:.3f} | {cpu_b:.3f} | {cpu:.2f}x | {_mark(cpu <= 1.05)} |"
             )
+    lines += _same_rate(results)
     if "floor" in names and "official" in names:
         lines += [
             "",
@@ -614,8 +695,9 @@ def _load_average() -> str:
         return "?"
 
 
-async def bench(args: argparse.Namespace, variants: list[Variant], workdir: Path) -> list[Measurement]:
-    selected = [w for w in WORKLOADS if not args.only or w.name in args.only]
+async def bench(
+    selected: list[Workload], args: argparse.Namespace, variants: list[Variant], workdir: Path
+) -> list[Measurement]:
     server = start_restate(workdir)
     endpoints: dict[str, Process] = {}
     try:
@@ -685,6 +767,14 @@ def main() -> None:
         choices=sorted(VARIANTS),
         help=f"endpoints to compare (default: {' '.join(DEFAULT_VARIANTS)})",
     )
+    parser.add_argument(
+        "--in-flight",
+        nargs="+",
+        type=int,
+        metavar="N",
+        help="run each selected workload at each of these numbers of requests in flight (named "
+        "<workload>@c<N>), and compare the variants at the same request rate",
+    )
     parser.add_argument("--no-replay", action="store_true", help="skip the replay benchmark")
     parser.add_argument("--no-micro", action="store_true", help="skip the in-process benchmark")
     parser.add_argument("--output", type=Path, default=HERE / "RESULTS.md")
@@ -695,18 +785,20 @@ def main() -> None:
     args.warmup = args.warmup if args.warmup is not None else (0.4 if args.quick else 1.0)
     variants = [VARIANTS[name] for name in dict.fromkeys(args.variants)]
 
-    full = (args.rounds, args.duration, args.warmup, args.only, args.variants) == (
+    full = (args.rounds, args.duration, args.warmup, args.only, args.variants, args.in_flight) == (
         3,
         4.0,
         1.0,
         None,
         list(DEFAULT_VARIANTS),
+        None,
     )
+    selected = select_workloads(args.only, args.in_flight)
     started = time.monotonic()
     load_before = _load_average()
     versions = official_versions(official_python())
     with tempfile.TemporaryDirectory(prefix="restate-bench-") as tmp:
-        results = asyncio.run(bench(args, variants, Path(tmp)))
+        results = asyncio.run(bench(selected, args, variants, Path(tmp)))
 
     micro = None
     if not args.no_micro:
@@ -741,7 +833,7 @@ def main() -> None:
     if any(v.app == "ts" for v in variants):
         ts = ts_versions(ts_node())
         meta["ts"] = f"@restatedev/restate-sdk {ts['restate-sdk']} on Node {ts['node']} (node:http2)"
-    write_results(args.output, results, variants, micro, replay, meta)
+    write_results(args.output, selected, results, variants, micro, replay, meta)
     if args.json:
         args.json.write_text(json.dumps([r.as_dict() for r in results], indent=2))
     log(f"wrote {args.output} in {time.monotonic() - started:.0f} s")
