@@ -1,8 +1,9 @@
 """A stream that restate-server resets under a waiting attempt ends that attempt; nothing spins.
 
 restate-server resets an invocation's HTTP/2 stream when the invocation is killed (or it gives up on
-the attempt). granian reports such a stream to an RSGI app as empty body chunks without end, never
-an error: an endpoint that read on would spin at full CPU for the rest of its life (it did, until
+the attempt), and every stream breaks when its connection goes (restate-server restarting, say).
+granian reports such a stream to an RSGI app as empty body chunks without end, never an error: an
+endpoint that read on would spin at full CPU for the rest of its life (it did, until
 ``rsgi._BROKEN_AFTER_EMPTY``). The endpoint's CPU after the reset is the test: an idle endpoint uses
 next to none.
 """
@@ -78,10 +79,12 @@ def test_killing_a_waiting_invocation_leaves_the_endpoint_idle(
         endpoint.stop()
 
 
+@pytest.mark.parametrize("how", ["reset the streams", "close the connection"])
 @pytest.mark.parametrize("http_server", SERVERS)
-def test_a_stream_reset_by_the_client_under_a_waiting_attempt_leaves_the_endpoint_idle(
-    tmp_path: Path, http_server: str
+def test_a_client_that_drops_waiting_attempts_leaves_the_endpoint_idle(
+    tmp_path: Path, http_server: str, how: str
 ) -> None:
+    """RST_STREAM of each stream, or the whole connection closed (restate-server restarting, say)."""
     endpoint = EndpointProcess(tmp_path / "endpoint.log", server=http_server)
     endpoint.start()
     sock = socket.create_connection(("127.0.0.1", endpoint.port), timeout=5)
@@ -113,12 +116,13 @@ def test_a_stream_reset_by_the_client_under_a_waiting_attempt_leaves_the_endpoin
                     answered.add(event.stream_id)
                     conn.acknowledge_received_data(event.flow_controlled_length, event.stream_id)
             sock.sendall(conn.data_to_send())
-        for stream_id in streams:
-            conn.reset_stream(stream_id, h2.errors.ErrorCodes.CANCEL)
-        sock.sendall(conn.data_to_send())
-        time.sleep(0.5)
-        spent = _idle_cpu(endpoint)
-        assert spent < IDLE_CPU, f"the endpoint used {spent:.2f} s of CPU in 2 s with nothing to do"
+        if how == "reset the streams":
+            for stream_id in streams:
+                conn.reset_stream(stream_id, h2.errors.ErrorCodes.CANCEL)
+            sock.sendall(conn.data_to_send())
+            time.sleep(0.5)
+            spent = _idle_cpu(endpoint)
+            assert spent < IDLE_CPU, f"the endpoint used {spent:.2f} s of CPU in 2 s with nothing to do"
         sock.close()
         time.sleep(0.5)
         spent = _idle_cpu(endpoint)
