@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import socket
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import h2.config
@@ -28,8 +29,18 @@ from .support import EndpointProcess, crash_lines, register
 
 pytestmark = pytest.mark.integration
 
-SERVERS = ["granian", "hypercorn"]
 IDLE_CPU = 0.25  # CPU seconds an idle endpoint may use in the 2 s window (a spinning one: about 2)
+
+
+@pytest.fixture(params=["granian", "hypercorn"])
+def endpoint(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[EndpointProcess]:
+    """``serve()`` on each HTTP server in its own process."""
+    endpoint = EndpointProcess(tmp_path / "endpoint.log", server=request.param)
+    endpoint.start()
+    try:
+        yield endpoint
+    finally:
+        endpoint.stop()
 
 
 def _idle_cpu(endpoint: EndpointProcess, seconds: float = 2.0) -> float:
@@ -43,17 +54,13 @@ def _frame(msg: object) -> bytes:
     return encode_header(msg.TYPE, len(payload)) + payload  # type: ignore[attr-defined]
 
 
-@pytest.mark.parametrize("http_server", SERVERS)
 def test_killing_a_waiting_invocation_leaves_the_endpoint_idle(
-    server: RestateServer, tmp_path: Path, http_server: str
+    server: RestateServer, endpoint: EndpointProcess
 ) -> None:
-    endpoint = EndpointProcess(tmp_path / "endpoint.log", server=http_server)
-    endpoint.start()
-    try:
-        register(server, endpoint.url)
-        with httpx.Client(base_url=server.ingress_url, timeout=30) as ingress:
-            ids = [ingress.post("/Steps/nap/send", json=60_000).json()["invocationId"] for _ in range(4)]
-        admin = httpx.Client(base_url=server.admin_url, timeout=30, headers={"accept": "application/json"})
+    register(server, endpoint.url)
+    with httpx.Client(base_url=server.ingress_url, timeout=30) as ingress:
+        ids = [ingress.post("/Steps/nap/send", json=60_000).json()["invocationId"] for _ in range(4)]
+    with httpx.Client(base_url=server.admin_url, timeout=30, headers={"accept": "application/json"}) as admin:
         deadline = time.monotonic() + 20
         while True:  # every attempt is in the endpoint, waiting on its sleep
             rows = admin.post(
@@ -67,26 +74,21 @@ def test_killing_a_waiting_invocation_leaves_the_endpoint_idle(
         time.sleep(0.5)
         for invocation_id in ids:
             admin.patch(f"/invocations/{invocation_id}/kill").raise_for_status()
-        time.sleep(1.0)
-        assert endpoint.alive()
-        spent = _idle_cpu(endpoint)
-        assert spent < IDLE_CPU, f"the endpoint used {spent:.2f} s of CPU in 2 s with nothing to do"
-        # and it still serves
-        with httpx.Client(base_url=server.ingress_url, timeout=30) as ingress:
-            assert ingress.post("/Steps/nap", json=10).json() == "rested"
-        assert not crash_lines(endpoint.log_text()), endpoint.log_text()[-3000:]
-    finally:
-        endpoint.stop()
+    time.sleep(1.0)
+    assert endpoint.alive()
+    spent = _idle_cpu(endpoint)
+    assert spent < IDLE_CPU, f"the endpoint used {spent:.2f} s of CPU in 2 s with nothing to do"
+    # and it still serves
+    with httpx.Client(base_url=server.ingress_url, timeout=30) as ingress:
+        assert ingress.post("/Steps/nap", json=10).json() == "rested"
+    assert not crash_lines(endpoint.log_text()), endpoint.log_text()[-3000:]
 
 
 @pytest.mark.parametrize("how", ["reset the streams", "close the connection"])
-@pytest.mark.parametrize("http_server", SERVERS)
 def test_a_client_that_drops_waiting_attempts_leaves_the_endpoint_idle(
-    tmp_path: Path, http_server: str, how: str
+    endpoint: EndpointProcess, how: str
 ) -> None:
     """RST_STREAM of each stream, or the whole connection closed (restate-server restarting, say)."""
-    endpoint = EndpointProcess(tmp_path / "endpoint.log", server=http_server)
-    endpoint.start()
     sock = socket.create_connection(("127.0.0.1", endpoint.port), timeout=5)
     try:
         conn = h2.connection.H2Connection(h2.config.H2Configuration(client_side=True))
@@ -130,4 +132,3 @@ def test_a_client_that_drops_waiting_attempts_leaves_the_endpoint_idle(
         assert endpoint.alive()
     finally:
         sock.close()
-        endpoint.stop()
