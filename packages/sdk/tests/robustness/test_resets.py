@@ -25,6 +25,7 @@ from restate_sdk._engine import messages as m
 from restate_sdk._engine.framing import encode_header
 from restate_testing import RestateServer
 
+from .conftest import SERVER_ENV
 from .support import EndpointProcess, crash_lines, register
 
 pytestmark = pytest.mark.integration
@@ -82,6 +83,26 @@ def test_killing_a_waiting_invocation_leaves_the_endpoint_idle(
     with httpx.Client(base_url=server.ingress_url, timeout=30) as ingress:
         assert ingress.post("/Steps/nap", json=10).json() == "rested"
     assert not crash_lines(endpoint.log_text()), endpoint.log_text()[-3000:]
+
+
+@pytest.mark.parametrize("kill", [False, True], ids=["graceful", "sigkill"])
+def test_restate_server_restarting_under_waiting_attempts_leaves_the_endpoint_idle(
+    endpoint: EndpointProcess, kill: bool
+) -> None:
+    # a restate-server of its own: restarting the suite's would disturb the other tests
+    with RestateServer(backend="binary", env=SERVER_ENV) as own:
+        register(own, endpoint.url)
+        with httpx.Client(base_url=own.ingress_url, timeout=30) as ingress:
+            for _ in range(4):
+                ingress.post("/Steps/nap/send", json=60_000).raise_for_status()
+        time.sleep(1.0)  # the attempts are in the endpoint, waiting on their sleeps
+        own.restart(kill=kill)  # its connections to the endpoint go away under them
+        time.sleep(1.0)
+        spent = _idle_cpu(endpoint)
+        assert spent < IDLE_CPU, f"the endpoint used {spent:.2f} s of CPU in 2 s with nothing to do"
+        with httpx.Client(base_url=own.ingress_url, timeout=30) as ingress:
+            assert ingress.post("/Steps/nap", json=10).json() == "rested"
+    assert endpoint.alive()
 
 
 @pytest.mark.parametrize("how", ["reset the streams", "close the connection"])
