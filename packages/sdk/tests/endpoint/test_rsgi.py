@@ -383,3 +383,37 @@ async def test_an_attempt_whose_stream_is_reset_while_it_waits_ends_instead_of_r
     out = messages(b"".join(protocol.transport.chunks))
     assert isinstance(out[0], m.SleepCommandMessage)
     assert isinstance(out[-1], m.SuspensionMessage)
+
+
+class ClosedTransport:
+    """granian's stream transport once the client went away: send_bytes fails when awaited."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def send_bytes(self, data: bytes) -> Any:
+        self.calls += 1
+
+        async def closed() -> None:
+            raise RuntimeError("RSGI transport is closed")  # granian's RSGIProtocolClosed
+
+        return closed()
+
+
+class GoneProtocol(Protocol):
+    def response_stream(self, status: int, headers: list[tuple[str, str]]) -> Any:
+        self.transport = ClosedTransport()  # type: ignore[assignment]
+        return self.transport
+
+
+async def test_writing_to_a_client_that_went_away_drops_the_bytes_instead_of_failing() -> None:
+    # e.g. a 503 while draining, for a request restate-server has already given up on
+    protocol = GoneProtocol([])
+    send = RsgiSend(protocol)
+    await send({"type": "http.response.start", "status": 503, "headers": []})
+    await send({"type": "http.response.body", "body": b"shutting down", "more_body": True})
+    await send({"type": "http.response.body", "body": b"more", "more_body": True})
+    await send({"type": "http.response.body", "body": b"", "more_body": False})
+    assert isinstance(protocol.transport, ClosedTransport)
+    assert protocol.transport.calls == 1  # nothing more is tried after the first failure
+    assert send.sender() is None

@@ -114,25 +114,35 @@ class RsgiSend:
             await self.write(message.get("body", b""), not message.get("more_body", False))
 
     async def write(self, data: bytes, end: bool) -> None:
-        """Response body bytes; ``end`` ends the response (``attempt.Write``, no ASGI message)."""
+        """Response body bytes; ``end`` ends the response (``attempt.Write``, no ASGI message).
+
+        Bytes for a client that went away (granian's ``RSGIProtocolClosed``) are dropped, as are
+        any after them: nobody can receive them, and the request side reads as gone too.
+        """
         stream = self._stream
-        if stream is None:
-            if self.started:
-                return  # the response has ended already
-            self.started = True
+        try:
+            if stream is None:
+                if self.started:
+                    return  # the response has ended already (or its client went away)
+                self.started = True
+                if end:
+                    self._protocol.response_bytes(self._status, self._headers, data)
+                    return
+                stream = self._stream = self._protocol.response_stream(self._status, self._headers)
             if end:
-                self._protocol.response_bytes(self._status, self._headers, data)
-                return
-            stream = self._stream = self._protocol.response_stream(self._status, self._headers)
-        if end:
-            # granian ends a streamed response when its transport is freed: drop ours now rather
-            # than whenever the garbage collector breaks a reference cycle through this object
+                # granian ends a streamed response when its transport is freed: drop ours now rather
+                # than whenever the garbage collector breaks a reference cycle through this object
+                self._stream = None
+            if data:
+                sent = stream.send_bytes(data)
+                if type(sent).__name__ == _SENT_AT_THE_CALL:
+                    self._sends_at_once = not end
+                await sent
+        except (
+            RuntimeError
+        ):  # granian's RSGIProtocolClosed (a RuntimeError): the stream or connection is gone
             self._stream = None
-        if data:
-            sent = stream.send_bytes(data)
-            if type(sent).__name__ == _SENT_AT_THE_CALL:
-                self._sends_at_once = not end
-            await sent
+            self._sends_at_once = False
 
     def sender(self) -> Callable[[bytes], object] | None:
         """A function that sends streamed body bytes at once, if granian does; else None.
