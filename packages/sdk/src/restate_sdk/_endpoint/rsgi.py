@@ -141,8 +141,7 @@ class RsgiSend:
         except (
             RuntimeError
         ):  # granian's RSGIProtocolClosed (a RuntimeError): the stream or connection is gone
-            self._stream = None
-            self._sends_at_once = False
+            self._stream = None  # and so sender() is None from now on
 
     def sender(self) -> Callable[[bytes], object] | None:
         """A function that sends streamed body bytes at once, if granian does; else None.
