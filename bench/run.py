@@ -59,8 +59,8 @@ class Variant:
 
     name: str
     app: str  # bench/apps/<app>.py ("ours", "official", "floor") or "ts" (bench/ts/app.cjs)
-    server: str  # "hypercorn", "granian" or, for ts, "node:http2"
-    loop: str  # "auto" (restate_sdk.serve's choice: uvloop on granian), "asyncio", "uvloop" or "node"
+    server: str  # "auto" (restate_sdk.serve's choice), "builtin", "hypercorn", "granian"; ts: "node:http2"
+    loop: str  # "auto" (restate_sdk.serve's choice: uvloop but on hypercorn), "asyncio", "uvloop" or "node"
     prefix: str  # service-name prefix, so that every variant has services of its own
     workloads: tuple[str, ...] = ()  # the workloads it can serve; empty: all
 
@@ -68,7 +68,7 @@ class Variant:
     def label(self) -> str:
         loop = (
             "uvloop"
-            if self.loop == "uvloop" or (self.loop == "auto" and self.server == "granian")
+            if self.loop == "uvloop" or (self.loop == "auto" and self.server != "hypercorn")
             else "asyncio"
         )
         if self.app == "ts":
@@ -80,7 +80,11 @@ class Variant:
         if self.app == "floor":
             return f"no SDK, a hand-written endpoint for noop and run steps ({self.server} RSGI, {loop})"
         how = "restate_sdk.serve: " if self.app == "ours" else ""
-        server = f"{self.server} RSGI" if self.app == "ours" and self.server == "granian" else self.server
+        server = {"auto": "builtin h2c (the default)", "granian": "granian RSGI"}.get(
+            self.server, self.server
+        )
+        if self.app != "ours":
+            server = self.server
         return f"{self.app} SDK ({how}{server}, {loop})"
 
     def serves(self, workload: str) -> bool:
@@ -91,23 +95,42 @@ VARIANTS = {
     v.name: v
     for v in (
         # each SDK as its users run it: restate_sdk.serve() (granian), the official SDK on hypercorn
-        Variant("ours", "ours", "granian", "auto", "Ours"),
+        Variant("ours", "ours", "auto", "auto", "Ours"),
         Variant("official", "official", "hypercorn", "asyncio", "Official"),
         Variant("ts", "ts", "node:http2", "node", "Ts"),
         # the same server and loop for both: what the SDK code alone is worth
         Variant("ours-hypercorn", "ours", "hypercorn", "asyncio", "OursHypercorn"),
         Variant("official-granian", "official", "granian", "asyncio", "OfficialGranian"),
         Variant("official-granian-uvloop", "official", "granian", "uvloop", "OfficialGranianUvloop"),
+        Variant("ours-granian", "ours", "granian", "auto", "OursGranian"),
         Variant("ours-granian-asyncio", "ours", "granian", "asyncio", "OursGranianAsyncio"),
+        Variant("ours-builtin-asyncio", "ours", "builtin", "asyncio", "OursBuiltinAsyncio"),
         Variant("ours-hypercorn-uvloop", "ours", "hypercorn", "uvloop", "OursUvloop"),
         # ours from another checkout (BENCH_BASELINE_PYTHON: its venv's python), served like "ours":
         # a regression check side by side in one run, e.g. --variants ours baseline
-        Variant("baseline", "ours", "granian", "auto", "Baseline"),
-        # the lower bound of any SDK's round trip: restate-server and granian alone (noop only)
+        Variant("baseline", "ours", "auto", "auto", "Baseline"),
+        # the lower bound of any SDK's round trip: restate-server and the HTTP server alone (noop and
+        # run steps), on granian and on our builtin server
         Variant("floor", "floor", "granian", "uvloop", "Floor", ("noop-c1", "noop-c32", "run10", "run50")),
+        Variant(
+            "floor-builtin",
+            "floor",
+            "builtin",
+            "uvloop",
+            "FloorBuiltin",
+            ("noop-c1", "noop-c32", "run10", "run50"),
+        ),
     )
 }
-DEFAULT_VARIANTS = ("ours", "official", "ts", "ours-hypercorn", "official-granian-uvloop", "floor")
+DEFAULT_VARIANTS = (
+    "ours",
+    "official",
+    "ts",
+    "ours-granian",
+    "official-granian-uvloop",
+    "floor",
+    "floor-builtin",
+)
 RATIO_PAIRS = [  # (ours, theirs, what the comparison says), reported when both ran
     ("ours", "official", "Each SDK as its users run it (the headline)."),
     (
@@ -116,9 +139,14 @@ RATIO_PAIRS = [  # (ours, theirs, what the comparison says), reported when both 
         "Both on hypercorn and asyncio: the SDK code alone, behind a costly server.",
     ),
     (
-        "ours",
+        "ours-granian",
         "official-granian-uvloop",
-        "Both on granian and uvloop: the SDK code alone, behind a cheap server.",
+        "Both on granian and uvloop: the SDK code alone, behind the same server.",
+    ),
+    (
+        "ours",
+        "ours-granian",
+        "Ours on its builtin HTTP server (the default) and on granian: the server alone.",
     ),
     ("ours-granian-asyncio", "official-granian", "Both on granian and asyncio."),
 ]

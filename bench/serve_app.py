@@ -1,10 +1,11 @@
 """Serve one benchmark app in this very process (so its pid is the one whose CPU we read).
 
-Usage: python serve_app.py {ours|official} PORT [hypercorn|granian] [auto|asyncio|uvloop]
+Usage: python serve_app.py {ours|official|floor} PORT [builtin|hypercorn|granian] [auto|asyncio|uvloop]
 
 Run with the interpreter of the SDK under test: the workspace's for ``ours``, bench/.venv-official's
 for ``official``. ``ours`` is served by ``restate_sdk.serve`` (what its users run); ``official`` by
-hypercorn configured as the official SDK's harness does (or by granian, for reference). Each server
+hypercorn configured as the official SDK's harness does (or by granian, for reference); the floor
+by granian or by our SDK's builtin server. Each server
 runs in one process with one event loop and speaks h2c (HTTP/2 with prior knowledge, as restate-server
 does for ``http://`` deployments). With BENCH_PROFILE=file the
 process runs under cProfile and dumps its stats there when stopped (SIGTERM).
@@ -74,6 +75,23 @@ async def serve_granian(app: Any, port: int) -> None:
     await server.serve()
 
 
+async def serve_builtin(app: Any, port: int) -> None:
+    """The SDK's own HTTP server (what ``restate_sdk.serve`` picks for endpoints) around another app."""
+    import socket
+
+    from restate_sdk._endpoint.builtin import serve_builtin as serve
+    from restate_sdk._endpoint.serve import MAX_CONCURRENT_STREAMS, MAX_HEADER_LIST_SIZE
+
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    sock = socket.create_server(("127.0.0.1", port), backlog=1024)
+    await serve(
+        app, sock, stop.wait, max_streams=MAX_CONCURRENT_STREAMS, max_header_list_size=MAX_HEADER_LIST_SIZE
+    )
+
+
 def run(main: Coroutine[Any, Any, None], loop_impl: str) -> None:  # for the official SDK's app
     if loop_impl == "uvloop":
         import uvloop
@@ -95,7 +113,7 @@ def main() -> None:
 
             restate_sdk.serve(app, port, host="127.0.0.1", server=server, loop=loop_impl)  # type: ignore[arg-type]
         else:
-            serve = {"hypercorn": serve_hypercorn, "granian": serve_granian}[server]
+            serve = {"hypercorn": serve_hypercorn, "granian": serve_granian, "builtin": serve_builtin}[server]
             run(serve(app, port), loop_impl)
 
     profile = os.environ.get("BENCH_PROFILE")

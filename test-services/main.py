@@ -5,8 +5,8 @@ Environment:
     HOST                 address to bind (default 0.0.0.0)
     SERVICES             comma-separated service names to bind (all when empty or unset)
     E2E_REQUEST_SIGNING  comma-separated ``publickeyv1_...`` keys; requests must be signed by one of them
-    SERVE_WITH           ``auto`` (default: what ``restate.serve`` picks, granian when installed),
-                         ``granian`` or ``hypercorn``
+    SERVE_WITH           ``auto`` (default: what ``restate.serve`` picks, its builtin server),
+                         ``builtin``, ``granian`` or ``hypercorn``
 """
 
 from __future__ import annotations

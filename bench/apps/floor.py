@@ -13,6 +13,7 @@ before its own code (see bench/README.md).
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -20,9 +21,12 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from micro import _fields, _frame, _len, _uint  # bench's own protobuf helpers (no SDK)
 
+_SERVICE = os.environ.get("BENCH_PREFIX", "Floor") + "Bench"  # a floor per server, side by side
 _MANIFEST = (
     b'{"protocolMode":"BIDI_STREAM","minProtocolVersion":5,"maxProtocolVersion":6,'
-    b'"services":[{"name":"FloorBench","ty":"SERVICE","handlers":[{"name":"noop"},{"name":"steps"}]}]}'
+    b'"services":[{"name":"'
+    + _SERVICE.encode()
+    + b'","ty":"SERVICE","handlers":[{"name":"noop"},{"name":"steps"}]}]}'
 )
 _MANIFEST_CT = "application/vnd.restate.endpointmanifest.v3+json"
 _INPUT_COMMAND = 0x0400
@@ -45,10 +49,10 @@ class Floor:
         if scope.path.endswith("/discover"):
             protocol.response_bytes(200, [("content-type", _MANIFEST_CT)], _MANIFEST)
             return
-        if scope.path.endswith("/FloorBench/steps"):
+        if scope.path.endswith(f"/{_SERVICE}/steps"):
             await _steps(protocol)
             return
-        if not scope.path.endswith("/FloorBench/noop"):
+        if not scope.path.endswith(f"/{_SERVICE}/noop"):
             protocol.response_bytes(404, [], b"")
             return
         buf = b""

@@ -20,9 +20,10 @@ async def echo(ctx: restate.Context, value: str) -> str:
     return value
 
 
-@pytest.fixture(scope="module")
-def endpoint() -> Iterator[AppServer]:
-    with AppServer(restate.app([svc])) as server:
+@pytest.fixture(scope="module", params=["auto", "hypercorn"])
+def endpoint(request: pytest.FixtureRequest) -> Iterator[AppServer]:
+    """The endpoint on the builtin server ("auto") and on hypercorn."""
+    with AppServer(restate.app([svc]), server=request.param) as server:
         yield server
 
 

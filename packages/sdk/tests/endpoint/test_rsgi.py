@@ -16,6 +16,8 @@ from restate_sdk._endpoint.rsgi import RsgiReceive, RsgiSend
 from restate_sdk._engine import messages as m
 from restate_sdk._engine.framing import encode_header
 
+from .wire import invocation, messages
+
 svc = restate.Service("RsgiGreeter")
 
 
@@ -104,26 +106,6 @@ class Scope:
         self.method = method
         self.http_version = http_version
         self.headers = Headers(headers)
-
-
-def frame(msg: Any) -> bytes:
-    payload = m.encode_message(msg)
-    return encode_header(msg.TYPE, len(payload)) + payload
-
-
-def invocation(value: bytes, *, known: int = 1) -> bytes:
-    start = m.StartMessage(id=b"\x01" * 24, debug_id="inv_1", known_entries=known)
-    return frame(start) + frame(m.InputCommandMessage(value=value))
-
-
-def messages(data: bytes) -> list[Any]:
-    out: list[Any] = []
-    while data:
-        header = int.from_bytes(data[:8], "big")
-        length = header & 0xFFFFFFFF
-        out.append(m.decode_message(m.MESSAGES[header >> 48], data[8 : 8 + length]))
-        data = data[8 + length :]
-    return out
 
 
 CT = {"content-type": "application/vnd.restate.invocation.v6"}

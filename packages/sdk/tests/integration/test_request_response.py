@@ -1,6 +1,6 @@
 """An endpoint registered over HTTP/1.1 runs in REQUEST_RESPONSE mode: it suspends at every await.
 
-Served two ways: by hypercorn (ASGI, AppServer) and by ``restate.serve`` on granian (RSGI).
+Served three ways: by hypercorn (ASGI, AppServer) and by ``restate.serve`` on granian and on its builtin server (RSGI).
 """
 
 from __future__ import annotations
@@ -27,25 +27,27 @@ import sys
 sys.path.insert(0, sys.argv[2])
 import restate_sdk
 from apps import app
-restate_sdk.serve(app, port=int(sys.argv[1]), host="127.0.0.1", server="granian")
+restate_sdk.serve(app, port=int(sys.argv[1]), host="127.0.0.1", server=sys.argv[3])
 """
 
 
 @contextlib.contextmanager
-def _granian_endpoint() -> Iterator[str]:
-    pytest.importorskip("granian")
+def _served_endpoint(server: str) -> Iterator[str]:
+    """``restate_sdk.serve`` in a process of its own, on ``server`` ("builtin" or "granian")."""
+    if server == "granian":
+        pytest.importorskip("granian")
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = int(s.getsockname()[1])
-    process = subprocess.Popen([sys.executable, "-c", _SERVE, str(port), str(Path(__file__).parent)])
+    process = subprocess.Popen([sys.executable, "-c", _SERVE, str(port), str(Path(__file__).parent), server])
     try:
         deadline = time.monotonic() + 30
         while True:
             with contextlib.suppress(httpx.HTTPError):
                 if httpx.get(f"http://127.0.0.1:{port}/health", timeout=1).status_code == 200:
                     break
-            assert process.poll() is None, "the granian endpoint exited"
-            assert time.monotonic() < deadline, "the granian endpoint did not come up"
+            assert process.poll() is None, f"the {server} endpoint exited"
+            assert time.monotonic() < deadline, f"the {server} endpoint did not come up"
             time.sleep(0.1)
         yield f"http://127.0.0.1:{port}"
     finally:
@@ -55,14 +57,14 @@ def _granian_endpoint() -> Iterator[str]:
 
 @contextlib.contextmanager
 def _hypercorn_endpoint() -> Iterator[str]:
-    with AppServer(app) as endpoint:
+    with AppServer(app, server="hypercorn") as endpoint:
         yield endpoint.url
 
 
-@pytest.fixture(scope="module", params=["hypercorn", "granian"])
+@pytest.fixture(scope="module", params=["hypercorn", "granian", "builtin"])
 def ingress(request: pytest.FixtureRequest) -> Iterator[httpx.Client]:
-    serve = _granian_endpoint if request.param == "granian" else _hypercorn_endpoint
-    with RestateServer(backend="binary") as server, serve() as url:
+    endpoint = _hypercorn_endpoint() if request.param == "hypercorn" else _served_endpoint(request.param)
+    with RestateServer(backend="binary") as server, endpoint as url:
         r = httpx.post(
             f"{server.admin_url}/deployments",
             json={"uri": url, "force": True, "use_http_11": True},

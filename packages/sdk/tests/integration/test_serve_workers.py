@@ -92,7 +92,7 @@ def _start(port: int, server: str, log: Path) -> subprocess.Popen[bytes]:
         time.sleep(0.1)
 
 
-@pytest.fixture(scope="module", params=["granian", "hypercorn"])
+@pytest.fixture(scope="module", params=["builtin", "granian", "hypercorn"])
 def served(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     if request.param == "granian":
         pytest.importorskip("granian")

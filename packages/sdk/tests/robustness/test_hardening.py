@@ -26,7 +26,7 @@ from .tokens import Signer, bad_tokens, headers, mutated_tokens
 pytestmark = pytest.mark.integration
 
 CT = "application/vnd.restate.invocation.v6"
-SERVERS = ["hypercorn", "granian"]
+SERVERS = ["builtin", "hypercorn", "granian"]
 MiB = 1024 * 1024
 
 

@@ -83,7 +83,7 @@ def test_twenty_sigkills_at_random_points_of_fifty_step_invocations(
                 if started:
                     in_flight_at_kill[log].append(started[-1])
                 time.sleep(rng.uniform(0, 0.2))  # down for a random while; restate-server keeps retrying
-                endpoint.server = rng.choice(["granian", "hypercorn"])  # either comes back
+                endpoint.server = rng.choice(["builtin", "granian", "hypercorn"])  # either comes back
                 endpoint.start()
 
             results = {

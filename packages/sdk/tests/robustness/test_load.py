@@ -76,7 +76,7 @@ async def _load(ingress_url: str, admin_url: str, peak: list[int]) -> tuple[dict
         return results, sent_in, time.monotonic() - started
 
 
-@pytest.mark.parametrize("http_server", ["granian", "hypercorn"])
+@pytest.mark.parametrize("http_server", ["builtin", "granian", "hypercorn"])
 def test_two_thousand_concurrent_invocations(server: RestateServer, tmp_path: Path, http_server: str) -> None:
     endpoint = EndpointProcess(tmp_path / "endpoint.log", server=http_server)
     endpoint.start()

@@ -64,7 +64,7 @@ async def test_a_body_broken_in_its_last_chunk_is_rejected_without_waiting() -> 
     assert b"ended inside a message" in b"".join(x.get("body", b"") for x in sent[1:])
 
 
-@pytest.fixture(params=["granian", "hypercorn"], scope="module")
+@pytest.fixture(params=["builtin", "granian", "hypercorn"], scope="module")
 def endpoint(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[EndpointProcess]:

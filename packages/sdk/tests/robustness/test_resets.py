@@ -33,7 +33,7 @@ pytestmark = pytest.mark.integration
 IDLE_CPU = 0.25  # CPU seconds an idle endpoint may use in the 2 s window (a spinning one: about 2)
 
 
-@pytest.fixture(params=["granian", "hypercorn"])
+@pytest.fixture(params=["builtin", "granian", "hypercorn"])
 def endpoint(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[EndpointProcess]:
     """``serve()`` on each HTTP server in its own process."""
     endpoint = EndpointProcess(tmp_path / "endpoint.log", server=request.param)

@@ -119,7 +119,7 @@ def _samples_until_exit(endpoint: EndpointProcess, deadline: float) -> list[tupl
 
 
 @pytest.mark.integration
-@pytest.mark.parametrize("http_server", ["granian", "hypercorn"])
+@pytest.mark.parametrize("http_server", ["builtin", "granian", "hypercorn"])
 def test_sigterm_drains_hundreds_of_in_flight_attempts(
     server: RestateServer, tmp_path: Path, http_server: str
 ) -> None:

@@ -8,7 +8,7 @@
         env.client.service("Greeter").call("greet", "Ann")
 
 Also: :class:`RestateServer` (just the server, with stop/kill/restart for crash tests),
-:class:`AppServer` (hypercorn on a background thread), :class:`LambdaStandIn` (the AWS Lambda
+:class:`AppServer` (an app served on a background thread), :class:`LambdaStandIn` (the AWS Lambda
 Invoke API, calling a Lambda handler in-process), a pytest plugin (``restate_env`` fixture) and
 ``python -m restate_testing dev module:app``.
 """

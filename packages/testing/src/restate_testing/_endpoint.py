@@ -1,15 +1,16 @@
-"""AppServer: serve an ASGI app with hypercorn on a background thread with its own event loop."""
+"""AppServer: serve an app on a background thread with its own event loop (builtin server or hypercorn)."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import logging
+import socket
 import threading
 import time
 from collections.abc import Awaitable, Callable
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Self
+from typing import TYPE_CHECKING, Any, Literal, Self
 
 from ._errors import RestateStartError
 from ._ports import free_ports, is_listening
@@ -30,16 +31,30 @@ class AppServer:
     take an endpoint away and bring it back (restate-server retries in between).
 
     Args:
-        app: the ASGI application, e.g. ``restate_sdk.app([...])``.
+        app: the app, e.g. ``restate_sdk.app([...])``, or any ASGI application.
         host: interface to listen on.
         port: port to listen on; a free one when omitted.
         graceful_timeout: seconds stop() lets in-flight requests finish before cancelling them.
+        server: ``"auto"`` serves an endpoint with the SDK's builtin server (what
+            ``restate_sdk.serve`` runs by default) and any other ASGI app with hypercorn;
+            ``"hypercorn"`` forces hypercorn.
     """
 
     def __init__(
-        self, app: Any, *, host: str = "127.0.0.1", port: int | None = None, graceful_timeout: float = 1.0
+        self,
+        app: Any,
+        *,
+        host: str = "127.0.0.1",
+        port: int | None = None,
+        graceful_timeout: float = 1.0,
+        server: Literal["auto", "hypercorn"] = "auto",
     ) -> None:
+        if server not in ("auto", "hypercorn"):
+            raise ValueError(f"server must be 'auto' or 'hypercorn', not {server!r}")
         self.app = app
+        self.server: Literal["builtin", "hypercorn"] = (
+            "builtin" if server == "auto" and hasattr(app, "__rsgi__") else "hypercorn"
+        )
         self.host = host
         self.port = port if port is not None else free_ports(1)[0]
         self.graceful_timeout = graceful_timeout
@@ -124,6 +139,9 @@ class AppServer:
         self._loop = asyncio.get_running_loop()
         shutdown = self._shutdown = asyncio.Event()
         ready.set()
+        if self.server == "builtin":
+            await self._serve_builtin(shutdown)
+            return
         from hypercorn.config import Config  # imported here: hypercorn is slow to import
 
         config = Config()
@@ -151,6 +169,37 @@ class AppServer:
                 await drain(self._stop_grace)
 
         await serve_asgi(self.app, config, trigger)
+
+    async def _serve_builtin(self, shutdown: asyncio.Event) -> None:
+        from restate_sdk._endpoint.builtin import serve_builtin
+        from restate_sdk._endpoint.serve import MAX_CONCURRENT_STREAMS, MAX_HEADER_LIST_SIZE
+
+        family = socket.AF_INET6 if ":" in self.host else socket.AF_INET
+        with socket.socket(family, socket.SOCK_STREAM) as sock:
+            # start() right after stop() binds the same port while old connections sit in TIME_WAIT
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            sock.bind((self.host, self.port))
+            sock.listen(1024)
+            resume = getattr(self.app, "resume", None)
+            if resume is not None:
+                resume()  # served again after an earlier stop() drained it
+
+            async def trigger() -> None:
+                await shutdown.wait()
+                # suspends the in-flight attempts at once: an attempt waiting on a long sleep
+                # would otherwise hold its stream open
+                drain = getattr(self.app, "drain", None)
+                if drain is not None:
+                    await drain(self._stop_grace)
+
+            await serve_builtin(
+                self.app,
+                sock,
+                trigger,
+                max_streams=MAX_CONCURRENT_STREAMS,
+                max_header_list_size=MAX_HEADER_LIST_SIZE,
+                grace=lambda: self._stop_grace,
+            )
 
 
 async def serve_asgi(

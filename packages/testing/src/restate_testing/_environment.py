@@ -129,7 +129,7 @@ class RestateEnvironment:
 
     @property
     def endpoint(self) -> AppServer:
-        """The hypercorn server that serves the app (stop()/start() it to take the app away)."""
+        """The server that serves the app (stop()/start() it to take the app away)."""
         if self._endpoint is None:
             raise RuntimeError("the environment has not been started")
         return self._endpoint

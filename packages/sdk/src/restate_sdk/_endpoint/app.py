@@ -96,7 +96,7 @@ class Endpoint:
         )
 
     async def __rsgi__(self, scope: Any, protocol: Any) -> None:
-        """granian's RSGI entry point (``restate_sdk.serve`` uses it): the same routes as ASGI."""
+        """The RSGI entry point (``restate_sdk.serve``'s builtin server and granian): the same routes as ASGI."""
         if scope.proto != "http":
             return
         send = RsgiSend(protocol)

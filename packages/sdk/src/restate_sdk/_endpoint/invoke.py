@@ -69,7 +69,7 @@ async def run_attempt(
     write: Write = asgi_write
     sender = None
     if isinstance(receive, RsgiReceive) and isinstance(send, RsgiSend):
-        read, write = receive.read, send.write  # granian's RSGI: no ASGI message per chunk
+        read, write = receive.read, send.write  # RSGI: no ASGI message per chunk
         sender = send.sender  # and, once the response streams, bytes out without awaiting
 
     attempt = Attempt(engine, info, read, write, attempt_headers, middleware, on_journal_mismatch, sender)

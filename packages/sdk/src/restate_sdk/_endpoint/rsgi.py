@@ -1,21 +1,39 @@
 """granian's native interface (RSGI) in front of the ASGI-shaped endpoint code.
 
-``restate_sdk.serve`` runs granian with RSGI: a complete response goes out in one synchronous call
-(``response_bytes``) instead of awaited ASGI messages, each of which crosses from the event loop to
-granian's Rust thread and back. The endpoint code speaks ASGI messages, which these two small
-adapters translate; an attempt, once its journal is in, reads and writes bytes through them
-directly (``RsgiReceive.read``, ``RsgiSend.write``, ``RsgiSend.sender``).
+``restate_sdk.serve`` serves endpoints through RSGI, on its builtin server (``builtin.py``, which
+presents requests the way granian does) or on granian: a complete response goes out in one
+synchronous call (``response_bytes``) instead of awaited ASGI messages, each of which, on granian,
+crosses from the event loop to its Rust thread and back. The endpoint code speaks ASGI messages,
+which these two small adapters translate; an attempt, once its journal is in, reads and writes
+bytes through them directly (``RsgiReceive.read``, ``RsgiSend.write``, ``RsgiSend.sender``).
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Generator, MutableMapping
 from typing import Any, Protocol
 
-__all__ = ["RsgiReceive", "RsgiSend"]
+__all__ = ["RsgiReceive", "RsgiSend", "SentAtTheCall"]
 
-# What granian's RSGI stream transport returns from send_bytes once the bytes are out (granian 2.x)
-_SENT_AT_THE_CALL = "PyEmptyAwaitable"
+
+class SentAtTheCall:
+    """What a stream transport's ``send_bytes`` returns when the bytes went out at the call.
+
+    The builtin server returns it; granian's counterpart (2.x) is its ``PyEmptyAwaitable``.
+    """
+
+    __slots__ = ()
+
+    def __await__(self) -> Generator[None, None, None]:
+        return
+        yield
+
+
+def _sent_at_the_call(sent: object) -> bool:
+    kind = type(sent)
+    return kind is SentAtTheCall or kind.__name__ == "PyEmptyAwaitable"
+
+
 # Empty chunks in a row after which a request body counts as broken. granian (2.x) hands out b"" for
 # every read of a body whose stream was reset (hyper keeps returning the error, granian maps it to
 # b""), never an exception or the end: read on, an attempt would spin at full CPU for the process's
@@ -135,7 +153,7 @@ class RsgiSend:
                 self._stream = None
             if data:
                 sent = stream.send_bytes(data)
-                if type(sent).__name__ == _SENT_AT_THE_CALL:
+                if _sent_at_the_call(sent):
                     self._sends_at_once = not end
                 await sent
         except (

@@ -1,4 +1,4 @@
-"""Run an endpoint with granian or hypercorn (HTTP/2 cleartext and HTTP/1.1 on one port), in one or N processes."""
+"""Run an endpoint on our builtin server, granian or hypercorn (h2c and HTTP/1.1 on one port), in one or N processes."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any, Literal
 
 from .._errors import SdkUsageError
+from .builtin import serve_builtin
 
 __all__ = ["serve"]
 
@@ -38,7 +39,7 @@ def serve(
     host: str = "0.0.0.0",
     *,
     workers: int = 1,
-    server: Literal["auto", "granian", "hypercorn"] = "auto",
+    server: Literal["auto", "builtin", "granian", "hypercorn"] = "auto",
     loop: Literal["auto", "uvloop", "asyncio"] = "auto",
     drain_timeout: float = 30.0,
     **config: Any,
@@ -59,27 +60,30 @@ def serve(
     worker: workers share the load only across connections (HTTP/1.1 deployments, several
     restate-server nodes, or a lower ``RESTATE_WORKER__INVOKER__HTTP2_STREAMS_PER_CONNECTION_LIMIT``).
 
-    ``server``: ``"auto"`` (the default) takes granian when it is installed
-    (``pip install restate-sdk-py[granian]``), else hypercorn. granian's HTTP/2 is Rust (hyper) and
-    costs about half the CPU per invocation of hypercorn's pure-Python h2 (docs/decisions.md). Either
-    runs on one event loop per process. Extra keyword arguments go to the server: hypercorn
-    ``Config`` attributes, or arguments of granian's embedded ``Server``.
+    ``server``: ``"auto"`` (the default) is ``"builtin"`` for an endpoint (``restate.app(...)``):
+    the SDK's own HTTP server, h2c and HTTP/1.1 on one port, running on the event loop itself; a run
+    step costs about two thirds of the CPU it costs on granian (docs/decisions.md). Any other ASGI
+    app gets granian when it is installed (``pip install restate-sdk-py[granian]``), else hypercorn.
+    ``"granian"`` (Rust, hyper) and ``"hypercorn"`` (pure-Python h2) are there to choose. Every server
+    runs on one event loop per process. Extra keyword arguments go to the server: for ``builtin``,
+    ``max_concurrent_streams=`` and ``max_header_list_size=``; for hypercorn, ``Config`` attributes;
+    for granian, arguments of its embedded ``Server``.
 
-    HTTP/2 limits, on either server: at most ``MAX_CONCURRENT_STREAMS`` (4096) streams open at once
+    HTTP/2 limits, on every server: at most ``MAX_CONCURRENT_STREAMS`` (4096) streams open at once
     per connection, and 64 KiB of request headers per stream. Raise the first with
-    ``h2_max_concurrent_streams=`` (hypercorn) or ``http2_settings=`` (granian) if restate-server runs
-    more attempts at once against this endpoint.
+    ``max_concurrent_streams=`` (builtin), ``h2_max_concurrent_streams=`` (hypercorn) or
+    ``http2_settings=`` (granian) if restate-server runs more attempts at once against this endpoint.
 
-    ``loop``: ``"auto"`` runs on uvloop when the server is granian and uvloop is installed (the
-    ``granian`` extra brings it): its cross-thread wake-ups, which granian uses for every request,
-    are cheaper than asyncio's. hypercorn gains nothing from it, so ``auto`` keeps asyncio there.
+    ``loop``: ``"auto"`` runs on uvloop (a dependency on Linux and macOS) when the server is builtin
+    or granian: its callbacks and wake-ups are cheaper than asyncio's. hypercorn gains nothing from
+    it, so ``auto`` keeps asyncio there, as it does where uvloop is not installed.
 
     Example::
 
         restate.serve(restate.app([greeter]), port=9080)
     """
-    if server not in ("auto", "granian", "hypercorn"):
-        raise ValueError(f"server must be 'auto', 'granian' or 'hypercorn', not {server!r}")
+    if server not in ("auto", "builtin", "granian", "hypercorn"):
+        raise ValueError(f"server must be 'auto', 'builtin', 'granian' or 'hypercorn', not {server!r}")
     if loop not in ("auto", "uvloop", "asyncio"):
         raise ValueError(f"loop must be 'auto', 'uvloop' or 'asyncio', not {loop!r}")
     if not isinstance(workers, int) or workers < 1:  # pyright: ignore[reportUnnecessaryIsInstance]
@@ -90,14 +94,30 @@ def serve(
         raise SdkUsageError(
             "server='granian' needs granian, which is not installed: pip install 'restate-sdk-py[granian]'"
         )
+    rsgi = hasattr(app, "__rsgi__")
+    if server == "builtin" and not rsgi:
+        raise SdkUsageError(
+            f"server='builtin' serves restate_sdk endpoints (restate.app(...)), not {type(app).__name__}: "
+            "pass the endpoint itself, or server='granian' or 'hypercorn' for another ASGI app"
+        )
     if server == "auto":
-        server = "granian" if importlib.util.find_spec("granian") is not None else "hypercorn"
+        if rsgi:
+            server = "builtin"
+        else:
+            server = "granian" if importlib.util.find_spec("granian") is not None else "hypercorn"
     if loop == "uvloop" and importlib.util.find_spec("uvloop") is None:
         raise SdkUsageError("loop='uvloop' needs uvloop, which is not installed: pip install uvloop")
     if loop == "auto":
-        uvloop_ok = server == "granian" and importlib.util.find_spec("uvloop") is not None
+        uvloop_ok = server != "hypercorn" and importlib.util.find_spec("uvloop") is not None
         loop = "uvloop" if uvloop_ok else "asyncio"
 
+    if server == "builtin":
+        unknown = sorted(set(config) - {"backlog", "max_concurrent_streams", "max_header_list_size"})
+        if unknown:
+            raise SdkUsageError(
+                f"serve(server='builtin') takes no option {', '.join(unknown)}: its options are backlog=, "
+                "max_concurrent_streams= and max_header_list_size= (the others are granian's or hypercorn's)"
+            )
     backlog = int(config.get("backlog", _BACKLOG))
     sock = _listen(host, port, backlog)
     bound: int = sock.getsockname()[1]
@@ -127,7 +147,7 @@ def serve(
             sock.close()
 
 
-_Server = Literal["granian", "hypercorn"]
+_Server = Literal["builtin", "granian", "hypercorn"]
 _Loop = Literal["uvloop", "asyncio"]
 _BACKLOG = 1024
 _SIGNALS = (signal.SIGTERM, signal.SIGINT)
@@ -193,7 +213,15 @@ def _serve_one(
                 await drain(drain_timeout)
             log.info("shutting down")
 
-        if server == "granian":
+        if server == "builtin":
+            await serve_builtin(
+                app,
+                sock,
+                shutdown_trigger,
+                max_streams=int(config.get("max_concurrent_streams", MAX_CONCURRENT_STREAMS)),
+                max_header_list_size=int(config.get("max_header_list_size", MAX_HEADER_LIST_SIZE)),
+            )
+        elif server == "granian":
             await _serve_granian(app, sock, shutdown_trigger, config)
         else:
             await _serve_hypercorn(app, sock, shutdown_trigger, config)
