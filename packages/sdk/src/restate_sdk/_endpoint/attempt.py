@@ -60,6 +60,10 @@ Read = Callable[[], Awaitable[tuple[bytes, bool] | None]]
 """The next request body chunk and whether it is the last; None once the client went away."""
 Write = Callable[[bytes, bool], Awaitable[None]]
 """Send response body bytes; True ends the response."""
+Listen = Callable[[Callable[[tuple[bytes, bool] | None], None]], Callable[[], None]]
+"""Have every further chunk (as ``Read`` gives them) handed to a function, from the loop, as it
+arrives; returns the function that stops it. Where the server offers it (the builtin server), the
+attempt reads its input so instead of with a reader Task."""
 
 _DRAIN_TIMEOUT = 5.0
 # How long the RunCommand of a run still executing may wait for the flush of the run's result
@@ -80,8 +84,11 @@ class Attempt:
         middleware: Sequence[Middleware] = (),
         on_journal_mismatch: JournalMismatchOption = "retry",
         sender: Callable[[], Callable[[bytes], object] | None] | None = None,
+        listen: Listen | None = None,
     ) -> None:
         self._engine = engine
+        self._listen = listen
+        self._unlisten: Callable[[], None] | None = None
         # where the server takes bytes at once (granian RSGI), the function that sends them so
         self._sender = sender
         self._on_journal_mismatch: JournalMismatchOption = on_journal_mismatch
@@ -409,27 +416,41 @@ class Attempt:
     def _start_input(self) -> None:
         # Notifications are read only once the handler waits for one: a handler that never blocks
         # costs no reader task.
-        if self._pump is None and not self._engine.input_closed:
-            self._pump = self._loop.create_task(self._pump_input())
+        if self._pump is None and self._unlisten is None and not self._engine.input_closed:
+            if self._listen is not None:
+                self._unlisten = self._listen(self._on_input)
+            else:
+                self._pump = self._loop.create_task(self._pump_input())
 
-    async def _pump_input(self) -> None:
-        """Feed the rest of the request body (notifications, in BIDI mode) to the engine."""
+    def _on_input(self, chunk: tuple[bytes, bool] | None) -> None:
+        """One chunk of the request body (as ``Read`` gives it) into the engine: from the pump, or
+        handed over by the server as it arrived (``Listen``)."""
         engine = self._engine
+        if engine.input_closed:
+            return
         try:
-            while not engine.input_closed:
-                chunk = await self._read()
-                if chunk is None:
-                    engine.close_input()
-                else:
-                    engine.receive_data(chunk[0])
-                    if chunk[1]:
-                        engine.receive_eof()
-                self._progress.set()
+            if chunk is None:
+                engine.close_input()
+            else:
+                engine.receive_data(chunk[0])
+                if chunk[1]:
+                    engine.receive_eof()
         except ProtocolError as e:
             self.protocol_error = e
             engine.close_input()
             self._stop_handler()
-            self._progress.set()
+        self._progress.set()
+
+    def _stop_input(self) -> None:
+        if self._pump is not None:
+            self._pump.cancel()
+        if self._unlisten is not None:
+            self._unlisten()
+
+    async def _pump_input(self) -> None:
+        """Feed the rest of the request body (notifications, in BIDI mode) to the engine."""
+        while not self._engine.input_closed:
+            self._on_input(await self._read())
 
     def drain(self) -> None:
         """The endpoint is shutting down: suspend at the next wait instead of waiting for input."""
@@ -456,8 +477,7 @@ class Attempt:
             if not task.cancelled() or (current is not None and current.cancelling()):
                 # This attempt itself is being cancelled (the server dropped the connection, or is
                 # stopping): nothing more can go out, and a send could wait forever for a dead writer.
-                if self._pump is not None:
-                    self._pump.cancel()
+                self._stop_input()
                 raise
             # cancelled on purpose: a run ended the attempt, or the input stream broke
             if self.protocol_error is not None and not engine.closed:
@@ -479,12 +499,13 @@ class Attempt:
             # The last bytes go out with the end of the response, without waiting for restate-server to
             # close its side first: it answers the ingress request once our response has ended, so that
             # wait is on every invocation's latency (noop, one in flight: 4.9 -> 4.3 ms).
-            if pump is not None:
-                pump.cancel()
+            self._stop_input()
             async with self._lock:
                 await self._write(engine.data_to_send(), True)
             return
         await self.flush()
+        if self._unlisten is not None:
+            self._unlisten()  # the rest is read below
         # Wait for restate-server to close its side before closing ours: hypercorn's HTTP/2 stack
         # drops the whole connection on DATA for a stream whose response already ended.
         if pump is not None:

@@ -42,6 +42,7 @@ class _Stream(Protocol):
     path: str
     query: str
     headers: dict[str, str]
+    chunks: deque[bytes]
     ended: bool
     reset: bool
     response_started: bool
@@ -86,6 +87,49 @@ class _Request:
 
     def __aiter__(self) -> AsyncIterator[bytes]:
         return self
+
+    def listen(self, deliver: Callable[[tuple[bytes, bool] | None], None]) -> Callable[[], None]:
+        """Hand every further chunk to ``deliver`` as it arrives, from the loop (``attempt.Listen``).
+
+        ``deliver`` gets what ``RsgiReceive.read`` returns: (chunk, ended), or None once the stream
+        is gone. No Task and no wake-up per chunk: a step's notification goes from the frame parser
+        into the attempt. Chunks already buffered go at the loop's next turn, not inside this call.
+        """
+        stream = self._stream
+        done = False
+
+        def push() -> None:
+            nonlocal done
+            while not done:
+                chunk = stream.take()
+                if chunk is not None:
+                    out: tuple[bytes, bool] | None = (chunk, stream.ended and not stream.chunks)
+                elif stream.reset:
+                    out = None
+                elif stream.ended:
+                    out = (b"", True)
+                else:
+                    return
+                if out is None or out[1]:
+                    done = True
+                    stream.wake = None
+                try:
+                    deliver(out)
+                except Exception:  # the attempt's own failure must not break the connection's parser
+                    log.exception("an attempt failed on its input; it ends")
+                    done = True
+                    stream.wake = None
+
+        def stop() -> None:
+            nonlocal done
+            done = True
+            if stream.wake is push:
+                stream.wake = self._wake  # reading on with ``async for`` works again
+
+        stream.wake = push
+        if stream.chunks or stream.ended or stream.reset:
+            self._loop.call_soon(push)
+        return stop
 
     async def __anext__(self) -> bytes:
         stream = self._stream
@@ -210,6 +254,8 @@ class _Connection(asyncio.Protocol):
         self._h11: h11.Connection | None = None
         self._h11_stream: _Http11Stream | None = None
         self._first = b""
+        self._out: list[bytes] = []  # bytes written during this turn of the loop, sent at its end
+        self._loop = asyncio.get_running_loop()
 
     # -- asyncio.Protocol
 
@@ -271,12 +317,26 @@ class _Connection(asyncio.Protocol):
     # -- shared
 
     def _write(self, data: bytes) -> None:
-        transport = self._transport
-        if transport is not None:
-            transport.write(data)
+        # Everything written in one turn of the loop goes out in one send at its end: the attempts
+        # woken by one read answer together, as one TCP segment for restate-server to read
+        # instead of one per stream (and one syscall here).
+        if self._transport is None:
+            return
+        if not self._out:
+            self._loop.call_soon(self._flush)
+        self._out.append(data)
+
+    def _flush(self) -> None:
+        out = self._out
+        if not out:
+            return
+        self._out = []
+        if self._transport is not None:
+            self._transport.write(out[0] if len(out) == 1 else b"".join(out))
 
     def _close(self) -> None:
         if self._transport is not None:
+            self._flush()
             self._transport.close()
 
     def _on_request(self, stream: _Stream) -> None:

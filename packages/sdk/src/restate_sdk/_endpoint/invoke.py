@@ -16,7 +16,7 @@ from .._definitions import HandlerInfo
 from .._engine.engine import InvocationEngine
 from .._engine.errors import LimitExceeded, ProtocolError
 from .._middleware import Middleware
-from .attempt import Attempt, JournalMismatchOption, Read, Write
+from .attempt import Attempt, JournalMismatchOption, Listen, Read, Write
 from .deadlines import JournalDeadlines, Receive
 from .rsgi import RsgiReceive, RsgiSend
 
@@ -68,11 +68,15 @@ async def run_attempt(
     read: Read = asgi_read
     write: Write = asgi_write
     sender = None
+    listen: Listen | None = None
     if isinstance(receive, RsgiReceive) and isinstance(send, RsgiSend):
         read, write = receive.read, send.write  # RSGI: no ASGI message per chunk
         sender = send.sender  # and, once the response streams, bytes out without awaiting
+        listen = receive.listen  # the builtin server: chunks handed over as they arrive
 
-    attempt = Attempt(engine, info, read, write, attempt_headers, middleware, on_journal_mismatch, sender)
+    attempt = Attempt(
+        engine, info, read, write, attempt_headers, middleware, on_journal_mismatch, sender, listen
+    )
     if active is not None:
         active.add(attempt)
     try:

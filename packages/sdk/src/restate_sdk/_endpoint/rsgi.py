@@ -63,12 +63,16 @@ class RsgiReceive:
     chunks without end, so a run of them counts as that too.
     """
 
-    __slots__ = ("_chunks", "_empty", "_ended")
+    __slots__ = ("_chunks", "_empty", "_ended", "listen")
 
     def __init__(self, protocol: RsgiHTTPProtocol) -> None:
         self._chunks = protocol.__aiter__()
         self._ended = False
         self._empty = 0  # empty chunks in a row
+        self.listen: Callable[[Callable[[tuple[bytes, bool] | None], None]], Callable[[], None]] | None = (
+            getattr(protocol, "listen", None)
+        )
+        """The builtin server's push of chunks as they arrive (``attempt.Listen``); None on granian."""
 
     async def __call__(self) -> MutableMapping[str, Any]:
         chunk = await self.read()
