@@ -62,7 +62,7 @@ def serve(
 
     ``server``: ``"auto"`` (the default) is ``"builtin"`` for an endpoint (``restate.app(...)``):
     the SDK's own HTTP server, h2c and HTTP/1.1 on one port, running on the event loop itself; a run
-    step costs about two thirds of the CPU it costs on granian (docs/decisions.md). Any other ASGI
+    step costs about half to two thirds of the CPU it costs on granian (docs/decisions.md). Any other ASGI
     app gets granian when it is installed (``pip install restate-sdk-py[granian]``), else hypercorn.
     ``"granian"`` (Rust, hyper) and ``"hypercorn"`` (pure-Python h2) are there to choose. Every server
     runs on one event loop per process. Extra keyword arguments go to the server: for ``builtin``,
