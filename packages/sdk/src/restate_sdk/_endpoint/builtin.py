@@ -430,7 +430,10 @@ class _Connection(asyncio.Protocol):
         except h11.LocalProtocolError:
             self._close()
             return
-        self._receive_h11(b"") if conn.their_state is h11.CLOSED else self._next_h11_events()
+        if conn.their_state is h11.CLOSED:
+            self._receive_h11(b"")
+        else:
+            self._next_h11_events()
 
 
 class _Server:
@@ -450,25 +453,20 @@ class _Server:
         task.add_done_callback(self.tasks.discard)
 
     async def _serve(self, stream: _Stream, http_version: str) -> None:
+        request = _Request(stream, self._loop)
         try:
-            await self.app.__rsgi__(_Scope(stream, http_version), _Request(stream, self._loop))
+            await self.app.__rsgi__(_Scope(stream, http_version), request)
         except asyncio.CancelledError:
             pass  # cut at the end of the grace period after a drain
         except Exception:
             log.exception("the endpoint failed on %s %s", stream.method, stream.path)
         finally:
             stream.wake = None
-            try:
+            with contextlib.suppress(RuntimeError):  # the stream is gone
                 if not stream.response_started and not stream.reset:
-                    body = b"no response"
-                    stream.send_headers(
-                        500, [("content-type", "text/plain"), ("content-length", str(len(body)))]
-                    )
-                    stream.send_data(body, end=True)
+                    request.response_bytes(500, [("content-type", "text/plain")], b"no response")
                 else:
                     _end(stream)
-            except RuntimeError:
-                pass
 
     async def stop(self) -> None:
         """No new requests; those open get ``grace`` seconds to finish, then are cut."""
