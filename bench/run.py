@@ -307,8 +307,8 @@ async def run_once(
     return load, sdk1 - sdk0, srv1 - srv0, vm_hwm_kib(endpoint.pid)
 
 
-async def measure_workload(
-    workload: Workload,
+async def measure(
+    selected: list[Workload],
     variants: list[Variant],
     endpoints: dict[str, Process],
     server: RestateServer,
@@ -316,23 +316,37 @@ async def measure_workload(
     rounds: int,
     duration: float,
     warmup: float,
-    offset: int,
 ) -> list[Measurement]:
-    variants = [v for v in variants if v.serves(workload.name)]
-    results = {v.name: Measurement(workload.name, v.name) for v in variants}
-    for v in variants:  # warm up: first invocations of a handler/key, JIT-free but cache-cold paths
-        await run_load(
-            server.ingress,
-            workload.request(v.prefix),
-            concurrency=workload.concurrency,
-            duration=warmup,
-            max_requests=10**6,
-        )
+    """Every workload on every variant that serves it: warmed up, then measured in ``rounds`` rounds.
+
+    A round goes over every workload in turn (rather than all rounds of one workload, then the
+    next), and in each the variants run one after another, the first one rotating. So a ratio
+    between workloads (the `def` / `async def` step) compares runs no further apart than a ratio
+    between variants does, and a slow stretch of the machine falls on every cell alike.
+    """
+    for workload in selected:  # first invocations of each handler/key: cache-cold paths
+        for v in variants:
+            if v.serves(workload.name):
+                await run_load(
+                    server.ingress,
+                    workload.request(v.prefix),
+                    concurrency=workload.concurrency,
+                    duration=warmup,
+                    max_requests=10**6,
+                )
+    by = {
+        (w.name, v.name): Measurement(w.name, v.name) for w in selected for v in variants if v.serves(w.name)
+    }
     for r in range(rounds):
-        k = (offset + r) % len(variants)
-        for v in variants[k:] + variants[:k]:  # rotate who goes first
-            results[v.name].add(*await run_once(workload, v, endpoints[v.name], server, duration))
-    return list(results.values())
+        for i, workload in enumerate(selected):
+            cells = [v for v in variants if v.serves(workload.name)]
+            k = (i + r) % len(cells) if cells else 0
+            for v in cells[k:] + cells[:k]:
+                by[workload.name, v.name].add(
+                    *await run_once(workload, v, endpoints[v.name], server, duration)
+                )
+        log(f"round {r + 1} of {rounds} done")
+    return list(by.values())
 
 
 def baseline_python() -> Path:
@@ -751,26 +765,23 @@ async def bench(
             register(server, url)
             log(f"{v.name}: {v.label}, pid {process.pid}, {url}")
         await asyncio.sleep(1.0)
-        results: list[Measurement] = []
-        for i, workload in enumerate(selected):
-            for m in await measure_workload(
-                workload,
-                variants,
-                endpoints,
-                server,
-                rounds=args.rounds,
-                duration=args.duration,
-                warmup=args.warmup,
-                offset=i,
-            ):
-                d = m.as_dict()
-                log(
-                    f"{workload.name:10} {m.variant:16} {d['throughput_rps']:8.1f} req/s  p50 {d['p50_ms']:7.2f} ms  "
-                    f"p99 {d['p99_ms']:7.2f} ms  sdk {d['sdk_cpu_ms_per_req']:.3f} ms/req  "
-                    f"server {d['server_cpu_ms_per_req']:.3f} ms/req  rss {d['peak_rss_mib']} MiB"
-                    + (f"  ERRORS {d['errors']}: {d['first_error']}" if d["errors"] else "")
-                )
-                results.append(m)
+        results = await measure(
+            selected,
+            variants,
+            endpoints,
+            server,
+            rounds=args.rounds,
+            duration=args.duration,
+            warmup=args.warmup,
+        )
+        for m in results:
+            d = m.as_dict()
+            log(
+                f"{m.workload:10} {m.variant:16} {d['throughput_rps']:8.1f} req/s  p50 {d['p50_ms']:7.2f} ms  "
+                f"p99 {d['p99_ms']:7.2f} ms  sdk {d['sdk_cpu_ms_per_req']:.3f} ms/req  "
+                f"server {d['server_cpu_ms_per_req']:.3f} ms/req  rss {d['peak_rss_mib']} MiB"
+                + (f"  ERRORS {d['errors']}: {d['first_error']}" if d["errors"] else "")
+            )
         for name, process in endpoints.items():
             if not process.alive():
                 raise RuntimeError(f"endpoint {name} died:\n{process.tail()}")

@@ -116,26 +116,23 @@ async def bench(args: argparse.Namespace, workdir: Path) -> list[Measurement]:
             register(server, url)
             log(f"{name}: restate_sdk.serve(workers={workers}), pid {process.pid}, {url}")
         await asyncio.sleep(1.0)
-        results: list[Measurement] = []
         selected = [w for w in WORKLOADS if not args.only or w.name in args.only]
-        for i, workload in enumerate(selected):
-            for m in await run.measure_workload(
-                workload,
-                [v for v, _ in VARIANTS.values()],
-                endpoints,
-                server,
-                rounds=args.rounds,
-                duration=args.duration,
-                warmup=args.warmup,
-                offset=i,
-            ):
-                d = m.as_dict()
-                log(
-                    f"{workload.name:10} {m.variant:3} {d['throughput_rps']:8.1f} req/s  p50 {d['p50_ms']:7.2f} ms  "
-                    f"sdk {d['sdk_cpu_ms_per_req']:.3f} ms/req  server {d['server_cpu_ms_per_req']:.3f} ms/req"
-                    + (f"  ERRORS {d['errors']}: {d['first_error']}" if d["errors"] else "")
-                )
-                results.append(m)
+        results = await run.measure(
+            selected,
+            [v for v, _ in VARIANTS.values()],
+            endpoints,
+            server,
+            rounds=args.rounds,
+            duration=args.duration,
+            warmup=args.warmup,
+        )
+        for m in results:
+            d = m.as_dict()
+            log(
+                f"{m.workload:10} {m.variant:3} {d['throughput_rps']:8.1f} req/s  p50 {d['p50_ms']:7.2f} ms  "
+                f"sdk {d['sdk_cpu_ms_per_req']:.3f} ms/req  server {d['server_cpu_ms_per_req']:.3f} ms/req"
+                + (f"  ERRORS {d['errors']}: {d['first_error']}" if d["errors"] else "")
+            )
         for name, process in endpoints.items():
             if not process.alive():
                 raise RuntimeError(f"endpoint {name} died:\n{process.tail()}")
