@@ -2,8 +2,8 @@
 
 The server runs in-process as a task on the test's event loop, on a socket bound to port 0, serving a
 small ``restate.app([...])``. Clients speak h2c (frames built here, header blocks by ``hpack``) and
-HTTP/1.1 (``h11``): /health and /discover on both, keep-alive, a malformed request or frame costing
-its own connection only, many concurrent streams on one connection, and the shutdown (GOAWAY, the
+HTTP/1.1 (``h11``): /health and /discover on both, keep-alive and the idle timeout of HTTP/1.1
+connections, a malformed request or frame costing its own connection only, many concurrent streams on one connection, and the shutdown (GOAWAY, the
 grace period for open requests, and serve_builtin returning). ``serve(server="builtin")`` is checked
 for its usage error, and once in a real process.
 """
@@ -81,7 +81,9 @@ class Running:
 
 
 @contextlib.asynccontextmanager
-async def serving(app: Any = APP, *, max_streams: int = 100, grace: float = 5.0) -> AsyncGenerator[Running]:
+async def serving(
+    app: Any = APP, *, max_streams: int = 100, grace: float = 5.0, idle_timeout: float | None = 5.0
+) -> AsyncGenerator[Running]:
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.bind(("127.0.0.1", 0))
     sock.listen(128)
@@ -92,7 +94,13 @@ async def serving(app: Any = APP, *, max_streams: int = 100, grace: float = 5.0)
 
     task = asyncio.create_task(
         serve_builtin(
-            app, sock, shutdown_trigger, max_streams=max_streams, max_header_list_size=64 * 1024, grace=grace
+            app,
+            sock,
+            shutdown_trigger,
+            max_streams=max_streams,
+            max_header_list_size=64 * 1024,
+            grace=grace,
+            idle_timeout=idle_timeout,
         )
     )
     try:
@@ -428,6 +436,74 @@ async def test_the_preface_and_a_request_line_arriving_in_pieces() -> None:
         reply = await h1.reply()
         assert (reply.status, reply.body) == (200, b'{"status":"ok"}')
         h1.close()
+
+
+async def test_an_idle_http11_connection_is_closed_after_the_idle_timeout() -> None:
+    idle = 0.3
+    async with serving(idle_timeout=idle) as server:
+        # kept alive between requests for less than the timeout ...
+        client = await H1.connect(server.port)
+        assert (await client.request("GET", "/health")).status == 200
+        await asyncio.sleep(idle / 3)
+        assert (await client.request("GET", "/health")).status == 200
+        # ... and closed once idle for longer, with nothing more sent
+        answered = time.monotonic()
+        assert await read_to_eof(client.reader) == b""
+        assert idle - 0.05 <= time.monotonic() - answered < idle + 1.0
+        client.close()
+
+
+async def test_a_connection_that_sends_nothing_or_a_trickled_head_is_closed() -> None:
+    idle = 0.3
+    async with serving(idle_timeout=idle) as server:
+        silent_reader, silent = await asyncio.open_connection("127.0.0.1", server.port)
+        trickle_reader, trickle = await asyncio.open_connection("127.0.0.1", server.port)
+        opened = time.monotonic()
+        head = b"GET /health HTTP/1.1\r\nhost: x\r\n"
+        for i in range(5):  # a byte every 50 ms: the head is far from complete at the timeout
+            trickle.write(head[i : i + 1])
+            await asyncio.sleep(0.05)
+        assert await read_to_eof(trickle_reader) == b""  # closed without an answer
+        assert await read_to_eof(silent_reader) == b""
+        assert idle - 0.05 <= time.monotonic() - opened < idle + 1.5
+        silent.close()
+        trickle.close()
+        # the server itself goes on
+        fresh = await H1.connect(server.port)
+        assert (await fresh.request("GET", "/health")).status == 200
+        fresh.close()
+
+
+async def test_a_request_in_progress_outlives_the_idle_timeout() -> None:
+    idle = 0.2
+    async with serving(idle_timeout=idle) as server:
+        client = await H1.connect(server.port)
+        body = invocation(b'"Ada"')
+        client.start(
+            "POST",
+            "/invoke/Builtin/greet",
+            [("content-type", INVOCATION_CT), ("content-length", str(len(body)))],
+        )
+        client.send(h11.Data(data=body[:10]))
+        await asyncio.sleep(idle * 3)  # the body is late, but the request is under way
+        client.send(h11.Data(data=body[10:]))
+        client.send(h11.EndOfMessage())
+        reply = await client.reply()
+        assert reply.status == 200
+        out = messages(reply.body)
+        assert isinstance(out[0], m.OutputCommandMessage) and out[0].value == b'"Hello Ada!"'
+        client.close()
+
+
+async def test_an_idle_h2c_connection_stays_open() -> None:
+    idle = 0.2
+    async with serving(idle_timeout=idle) as server:
+        client = await H2.connect(server.port)
+        assert (await client.response(client.request("/health"))).status == 200
+        await asyncio.sleep(idle * 3)
+        assert (await client.response(client.request("/health"))).status == 200
+        assert client.goaway is None
+        client.close()
 
 
 async def test_many_concurrent_streams_on_one_connection() -> None:

@@ -141,7 +141,9 @@ def headers_frames(data: bytes) -> list[int]:
 
 
 async def test_what_streams_write_in_one_turn_goes_out_in_one_write() -> None:
-    server = _Server(restate.app([]), max_streams=10, max_header_list_size=65536, grace=1.0)
+    server = _Server(
+        restate.app([]), max_streams=10, max_header_list_size=65536, grace=1.0, idle_timeout=None
+    )
     conn = _Connection(server)
     transport = RecordingTransport()
     conn.connection_made(transport)  # pyright: ignore[reportArgumentType]

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import functools
 import threading
+from collections.abc import Callable
+from typing import Any
 
 import pytest
-from restate_sdk._threads import call_blocking_aware
+from restate_sdk._threads import _deliver, _RunWorkers, call_blocking_aware
 
 _var: contextvars.ContextVar[str] = contextvars.ContextVar("_var", default="unset")
 
@@ -63,3 +66,39 @@ async def test_a_result_for_a_cancelled_wait_is_dropped_quietly() -> None:
     assert await call_blocking_aware(lambda: "next", ()) == "next"  # the workers still serve
     await asyncio.sleep(0.05)
     assert errors == []
+
+
+def _submit(workers: _RunWorkers, fn: Callable[..., Any], *args: Any) -> asyncio.Future[Any]:
+    loop = asyncio.get_running_loop()
+    future: asyncio.Future[Any] = loop.create_future()
+    workers.submit((loop, functools.partial(_deliver, future), contextvars.copy_context(), fn, args))
+    return future
+
+
+async def test_runs_that_block_together_each_get_a_worker() -> None:
+    # Each waits for all the others: they finish only if every one runs at the same time.
+    workers = _RunWorkers(64)
+    barrier = threading.Barrier(12, timeout=10)
+    futures: list[asyncio.Future[Any]] = []
+    for i in range(12):
+        futures.append(_submit(workers, barrier.wait))
+        if i % 4 == 3:
+            await asyncio.sleep(0.005)  # some arrive while the first ones already block
+    assert sorted(await asyncio.wait_for(asyncio.gather(*futures), 15)) == list(range(12))
+
+
+async def test_at_the_limit_jobs_wait_for_a_free_worker() -> None:
+    workers = _RunWorkers(2)
+    release = threading.Event()
+    names: list[str] = []
+
+    def blocks() -> None:
+        names.append(threading.current_thread().name)
+        release.wait(10)
+
+    futures = [_submit(workers, blocks) for _ in range(5)]
+    await asyncio.sleep(0.2)
+    assert len(names) == 2 and not any(f.done() for f in futures)  # two workers, both blocked
+    release.set()
+    await asyncio.wait_for(asyncio.gather(*futures), 5)
+    assert len(names) == 5 and len(set(names)) == 2

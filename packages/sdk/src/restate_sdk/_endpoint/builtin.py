@@ -33,6 +33,11 @@ _SENT = SentAtTheCall()
 _REASONS = {s.value: s.phrase.encode() for s in http.HTTPStatus}
 # After the drain, requests still open may finish for this long before they are cut
 GRACE = 5.0
+# An HTTP/1.1 connection (or one that has not yet said which protocol it speaks) with no request in
+# progress is closed after this long: a client trickling a request head, or keeping sockets open
+# with nothing on them, cannot hold the endpoint's sockets. As Node's and uvicorn's keep-alive
+# timeouts; clients reconnect. h2c connections are restate-server's pool and stay open.
+IDLE_TIMEOUT = 5.0
 
 
 class _Stream(Protocol):
@@ -256,6 +261,7 @@ class _Connection(asyncio.Protocol):
         self._first = b""
         self._out: list[bytes] = []  # bytes written during this turn of the loop, sent at its end
         self._loop = asyncio.get_running_loop()
+        self._idle: asyncio.TimerHandle | None = None
 
     # -- asyncio.Protocol
 
@@ -266,6 +272,7 @@ class _Connection(asyncio.Protocol):
             with contextlib.suppress(OSError):
                 sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self._server.connections.add(self)
+        self._arm_idle()
 
     def data_received(self, data: bytes) -> None:
         h2 = self._h2
@@ -285,6 +292,7 @@ class _Connection(asyncio.Protocol):
             return
         self._first = b""
         if first.startswith(PREFACE):
+            self._disarm_idle()
             h2 = self._h2 = ServerConnection(
                 self._write,
                 self._on_request,
@@ -308,6 +316,7 @@ class _Connection(asyncio.Protocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._transport = None
+        self._disarm_idle()
         self._server.connections.discard(self)
         if self._h2 is not None:
             self._h2.connection_lost()
@@ -338,6 +347,22 @@ class _Connection(asyncio.Protocol):
         if self._transport is not None:
             self._flush()
             self._transport.close()
+
+    def _arm_idle(self) -> None:
+        timeout = self._server.idle_timeout
+        if timeout is not None and self._idle is None:
+            self._idle = self._loop.call_later(timeout, self._idle_expired)
+
+    def _disarm_idle(self) -> None:
+        if self._idle is not None:
+            self._idle.cancel()
+            self._idle = None
+
+    def _idle_expired(self) -> None:
+        self._idle = None
+        if self._h2 is None and self._h11_stream is None:
+            log.debug("closing a connection idle for %s s", self._server.idle_timeout)
+            self._close()
 
     def _on_request(self, stream: _Stream) -> None:
         self._server.start(stream, "2" if self._h2 is not None else "1.1")
@@ -385,6 +410,7 @@ class _Connection(asyncio.Protocol):
             if event is h11.NEED_DATA or event is h11.PAUSED:
                 return
             if isinstance(event, h11.Request):
+                self._disarm_idle()
                 stream = self._h11_stream = _Http11Stream(self, event)
                 if self._server.stopping:
                     stream.headers["connection"] = "close"
@@ -434,12 +460,17 @@ class _Connection(asyncio.Protocol):
             self._receive_h11(b"")
         else:
             self._next_h11_events()
+            if self._h11_stream is None:  # no next request yet: the connection is idle again
+                self._arm_idle()
 
 
 class _Server:
-    def __init__(self, app: Any, max_streams: int, max_header_list_size: int, grace: float) -> None:
+    def __init__(
+        self, app: Any, max_streams: int, max_header_list_size: int, grace: float, idle_timeout: float | None
+    ) -> None:
         self.app = app
         self.grace = grace
+        self.idle_timeout = idle_timeout
         self.max_streams = max_streams
         self.max_header_list_size = max_header_list_size
         self.connections: set[_Connection] = set()
@@ -492,14 +523,16 @@ async def serve_builtin(
     max_streams: int,
     max_header_list_size: int,
     grace: float | Callable[[], float] = GRACE,
+    idle_timeout: float | None = IDLE_TIMEOUT,
 ) -> None:
     """Serve ``app`` (an RSGI app: ``Endpoint``) on the listening ``sock`` until ``shutdown_trigger`` returns.
 
     Then: GOAWAY to every connection, ``grace`` seconds (or what the callable says at that moment)
-    for the requests still open, and the rest are cut. ``sock`` stays the caller's.
+    for the requests still open, and the rest are cut. ``sock`` stays the caller's. An HTTP/1.1
+    connection with no request in progress for ``idle_timeout`` seconds is closed (None: never).
     """
     loop = asyncio.get_running_loop()
-    server = _Server(app, max_streams, max_header_list_size, GRACE)
+    server = _Server(app, max_streams, max_header_list_size, GRACE, idle_timeout)
     listener = await loop.create_server(lambda: _Connection(server), sock=sock.dup())
     try:
         await shutdown_trigger()
