@@ -289,6 +289,8 @@ class Measurement:
             "server_cpu_ms_per_req": round(self.per_request_ms(self.server_cpu), 4),
             "peak_rss_mib": round(self.peak_rss_kib / 1024, 1),
             "round_throughput_rps": [round(t, 1) for t in self.round_throughput],
+            "round_sdk_cpu_ms_per_req": [round(t, 4) for t in self.round_sdk_ms],
+            "round_server_cpu_ms_per_req": [round(t, 4) for t in self.round_server_ms],
             "first_error": self.load.first_error,
         }
 
