@@ -63,6 +63,7 @@ class Variant:
     loop: str  # "auto" (restate_sdk.serve's choice: uvloop but on hypercorn), "asyncio", "uvloop" or "node"
     prefix: str  # service-name prefix, so that every variant has services of its own
     workloads: tuple[str, ...] = ()  # the workloads it can serve; empty: all
+    env: tuple[tuple[str, str], ...] = ()  # set for the endpoint process
 
     @property
     def label(self) -> str:
@@ -72,7 +73,8 @@ class Variant:
             else "asyncio"
         )
         if self.app == "ts":
-            return "TypeScript SDK (@restatedev/restate-sdk on Node, node:http2)"
+            quiet = ", RESTATE_LOGGING=WARN: no INFO line per invocation" if self.env else ""
+            return f"TypeScript SDK (@restatedev/restate-sdk on Node, node:http2{quiet})"
         if self.name == "baseline":
             return (
                 f"ours SDK at the baseline (BENCH_BASELINE_PYTHON={os.environ.get('BENCH_BASELINE_PYTHON')})"
@@ -98,6 +100,8 @@ VARIANTS = {
         Variant("ours", "ours", "auto", "auto", "Ours"),
         Variant("official", "official", "hypercorn", "asyncio", "Official"),
         Variant("ts", "ts", "node:http2", "node", "Ts"),
+        # the TypeScript SDK logs two INFO lines per invocation by default; here it does not
+        Variant("ts-warn", "ts", "node:http2", "node", "TsWarn", env=(("RESTATE_LOGGING", "WARN"),)),
         # the same server and loop for both: what the SDK code alone is worth
         Variant("ours-hypercorn", "ours", "hypercorn", "asyncio", "OursHypercorn"),
         Variant("official-granian", "official", "granian", "asyncio", "OfficialGranian"),
@@ -523,11 +527,11 @@ def _def_vs_async(by: dict[tuple[str, str], Measurement], names: list[str]) -> l
     ]
 
 
-def _vs_ts(by: dict[tuple[str, str], Measurement], workloads: list[Workload]) -> list[str]:
-    """ours / ts on each of issue 20's targets, with the range over single rounds."""
+def _vs_ts(by: dict[tuple[str, str], Measurement], workloads: list[Workload], ts: str = "ts") -> list[str]:
+    """ours / ``ts`` (a TypeScript variant) on each of issue 20's targets, with the range over single rounds."""
     rows: list[str] = []
     for w in workloads:
-        a, b = by.get((w.name, "ours")), by.get((w.name, "ts"))
+        a, b = by.get((w.name, "ours")), by.get((w.name, ts))
         if a is None or b is None:
             continue
         tput = a.load.throughput / b.load.throughput if b.load.throughput else 0.0
@@ -542,11 +546,11 @@ def _vs_ts(by: dict[tuple[str, str], Measurement], workloads: list[Workload]) ->
         return []
     return [
         "",
-        "## ours / ts, with single rounds",
+        f"## ours / {ts}, with single rounds",
         "",
         "Targets (issue 20): throughput >= 1.0x, SDK CPU per request <= 1.0x, restate-server CPU per "
         "request <= 1.0x. Each ratio is of all rounds together; beside it, the lowest and highest ratio "
-        "of single rounds (ours and ts ran back to back in each), a measure of the noise.",
+        f"of single rounds (ours and {ts} ran back to back in each), a measure of the noise.",
         "",
         "| workload | throughput | per round | SDK CPU/req | per round | restate-server CPU/req "
         "| per round | targets met |",
@@ -640,6 +644,7 @@ def write_results(
     if {"ours", "official", "ts"} <= names:
         lines += _three_way(by, workloads)
     lines += _vs_ts(by, workloads)
+    lines += _vs_ts(by, workloads, "ts-warn")
     lines += _def_vs_async(by, [n for n in ("ours", "official", "ts") if n in names])
     for mine, theirs, what in RATIO_PAIRS:
         if mine not in names or theirs not in names:
@@ -828,7 +833,7 @@ async def bench(
                 workdir,
                 server=v.server,
                 loop=v.loop,
-                extra_env={"BENCH_PREFIX": v.prefix},
+                extra_env={"BENCH_PREFIX": v.prefix, **dict(v.env)},
             )
             endpoints[v.name] = process
             register(server, url)
