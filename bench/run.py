@@ -357,6 +357,14 @@ async def measure(
                     *await run_once(workload, v, endpoints[v.name], server, duration)
                 )
         log(f"round {r + 1} of {rounds} done")
+    for m in by.values():
+        d = m.as_dict()
+        log(
+            f"{m.workload:10} {m.variant:16} {d['throughput_rps']:8.1f} req/s  p50 {d['p50_ms']:7.2f} ms  "
+            f"p99 {d['p99_ms']:7.2f} ms  sdk {d['sdk_cpu_ms_per_req']:.3f} ms/req  "
+            f"server {d['server_cpu_ms_per_req']:.3f} ms/req  rss {d['peak_rss_mib']} MiB"
+            + (f"  ERRORS {d['errors']}: {d['first_error']}" if d["errors"] else "")
+        )
     return list(by.values())
 
 
@@ -848,14 +856,6 @@ async def bench(
             duration=args.duration,
             warmup=args.warmup,
         )
-        for m in results:
-            d = m.as_dict()
-            log(
-                f"{m.workload:10} {m.variant:16} {d['throughput_rps']:8.1f} req/s  p50 {d['p50_ms']:7.2f} ms  "
-                f"p99 {d['p99_ms']:7.2f} ms  sdk {d['sdk_cpu_ms_per_req']:.3f} ms/req  "
-                f"server {d['server_cpu_ms_per_req']:.3f} ms/req  rss {d['peak_rss_mib']} MiB"
-                + (f"  ERRORS {d['errors']}: {d['first_error']}" if d["errors"] else "")
-            )
         for name, process in endpoints.items():
             if not process.alive():
                 raise RuntimeError(f"endpoint {name} died:\n{process.tail()}")

@@ -126,13 +126,6 @@ async def bench(args: argparse.Namespace, workdir: Path) -> list[Measurement]:
             duration=args.duration,
             warmup=args.warmup,
         )
-        for m in results:
-            d = m.as_dict()
-            log(
-                f"{m.workload:10} {m.variant:3} {d['throughput_rps']:8.1f} req/s  p50 {d['p50_ms']:7.2f} ms  "
-                f"sdk {d['sdk_cpu_ms_per_req']:.3f} ms/req  server {d['server_cpu_ms_per_req']:.3f} ms/req"
-                + (f"  ERRORS {d['errors']}: {d['first_error']}" if d["errors"] else "")
-            )
         for name, process in endpoints.items():
             if not process.alive():
                 raise RuntimeError(f"endpoint {name} died:\n{process.tail()}")

@@ -11,7 +11,10 @@ bytes through them directly (``RsgiReceive.read``, ``RsgiSend.write``, ``RsgiSen
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable, Generator, MutableMapping
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
+
+if TYPE_CHECKING:
+    from .attempt import Listen
 
 __all__ = ["RsgiReceive", "RsgiSend", "SentAtTheCall"]
 
@@ -69,9 +72,7 @@ class RsgiReceive:
         self._chunks = protocol.__aiter__()
         self._ended = False
         self._empty = 0  # empty chunks in a row
-        self.listen: Callable[[Callable[[tuple[bytes, bool] | None], None]], Callable[[], None]] | None = (
-            getattr(protocol, "listen", None)
-        )
+        self.listen: Listen | None = getattr(protocol, "listen", None)
         """The builtin server's push of chunks as they arrive (``attempt.Listen``); None on granian."""
 
     async def __call__(self) -> MutableMapping[str, Any]:
